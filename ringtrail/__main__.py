@@ -1,0 +1,3 @@
+from ringtrail.cli import main
+
+main()

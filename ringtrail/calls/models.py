@@ -1,0 +1,105 @@
+"""Calls and the carrier events that shaped them."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from ringtrail.accounts.models import Account
+from ringtrail.numbers.models import ReceivingNumber, TrackingNumber
+from ringtrail.sources.models import Source
+
+
+class Outcome(models.TextChoices):
+    IN_PROGRESS = "in_progress", "In progress"
+    ANSWERED = "answered", "Answered"
+    MISSED = "missed", "Missed"
+    BUSY = "busy", "Busy"
+    FAILED = "failed", "Failed"
+    VOICEMAIL = "voicemail", "Voicemail"
+
+
+class Call(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="calls")
+    carrier = models.CharField(max_length=16)
+    carrier_call_id = models.CharField(max_length=64)
+    tracking_number = models.ForeignKey(TrackingNumber, null=True, blank=True, on_delete=models.SET_NULL)
+    tracking_phone_number = models.CharField(max_length=32)
+    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.SET_NULL)
+    source_name = models.CharField(max_length=120, blank=True)
+    medium = models.CharField(max_length=60, blank=True)
+    receiving_number = models.ForeignKey(ReceivingNumber, null=True, blank=True, on_delete=models.SET_NULL)
+    business_phone_number = models.CharField(max_length=255, blank=True)
+    customer_phone_number = models.CharField(max_length=64)
+    customer_name = models.CharField(max_length=200, blank=True)
+    customer_city = models.CharField(max_length=120, blank=True)
+    customer_state = models.CharField(max_length=120, blank=True)
+    customer_zip = models.CharField(max_length=20, blank=True)
+    customer_country = models.CharField(max_length=120, blank=True)
+    customer_time_zone = models.CharField(max_length=64, blank=True)
+    caller_area_origin = models.CharField(max_length=16, blank=True)
+    start_time = models.DateTimeField(default=timezone.now, db_index=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ring_seconds = models.PositiveIntegerField(null=True, blank=True)
+    talk_seconds = models.PositiveIntegerField(null=True, blank=True)
+    total_seconds = models.PositiveIntegerField(null=True, blank=True)
+    carrier_status = models.CharField(max_length=32, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.IN_PROGRESS)
+    first_call = models.BooleanField(default=True)
+    recording_urls = models.JSONField(default=list, blank=True)
+    voicemail_url = models.CharField(max_length=500, blank=True)
+    routing_note = models.CharField(max_length=200, blank=True)
+    # The exact response we gave, so a repeated webhook gets the same answer.
+    response_body = models.TextField(blank=True)
+    response_content_type = models.CharField(max_length=64, default="text/xml")
+    raw_payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-start_time", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["carrier", "carrier_call_id"], name="one_call_per_carrier_id")
+        ]
+        indexes = [
+            models.Index(fields=["account", "-start_time"]),
+            models.Index(fields=["account", "customer_phone_number"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_phone_number} → {self.tracking_phone_number}"
+
+    @property
+    def answered(self) -> bool:
+        return self.outcome == Outcome.ANSWERED
+
+    @property
+    def voicemail(self) -> bool:
+        return self.outcome == Outcome.VOICEMAIL
+
+
+class CallEvent(models.Model):
+    """One carrier callback, stored once per (carrier, call id, kind, sequence) and kept for audit."""
+
+    carrier = models.CharField(max_length=16)
+    carrier_call_id = models.CharField(max_length=64, db_index=True)
+    # Null while the call itself is not stored yet (its webhook was spooled); linked on arrival.
+    call = models.ForeignKey(Call, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16)
+    sequence = models.IntegerField()
+    status = models.CharField(max_length=32, blank=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["sequence", "received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["carrier", "carrier_call_id", "kind", "sequence"], name="one_event_per_sequence"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.carrier_call_id} {self.kind}#{self.sequence} {self.status}"

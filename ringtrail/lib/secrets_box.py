@@ -1,0 +1,35 @@
+"""Symmetric encryption for credentials at rest (carrier auth tokens, signing keys)."""
+
+from __future__ import annotations
+
+import base64
+import functools
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+
+
+@functools.cache
+def _fernet(key_material: str) -> Fernet:
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"ringtrail-credentials").derive(
+        key_material.encode()
+    )
+    return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def _box() -> Fernet:
+    return _fernet(settings.ENCRYPTION_KEY or settings.SECRET_KEY)
+
+
+def seal(plaintext: str) -> str:
+    return _box().encrypt(plaintext.encode()).decode()
+
+
+def unseal(token: str) -> str:
+    """Decrypt; an undecryptable value (rotated key, tampering) yields '' so callers fail closed."""
+    try:
+        return _box().decrypt(token.encode()).decode()
+    except (InvalidToken, ValueError):
+        return ""

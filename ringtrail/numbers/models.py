@@ -1,0 +1,56 @@
+"""Tracking numbers (what callers dial) and receiving numbers (where calls ring)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from ringtrail.accounts.models import Account
+from ringtrail.carriers.models import CarrierConnection
+from ringtrail.sources.models import Source
+
+
+class ReceivingNumber(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="receiving_numbers")
+    label = models.CharField(max_length=120)
+    # E.164 (+15551234567) or a SIP URI (sip:desk@pbx.example.com).
+    number = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["label"]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.number})"
+
+
+class NumberState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    DRAINING = "draining", "Draining"  # still routes calls, no longer shown to visitors
+    RELEASED = "released", "Released"  # given back to the carrier; calls get the polite message
+
+
+class TrackingNumber(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tracking_numbers")
+    number = models.CharField(max_length=20)
+    connection = models.ForeignKey(CarrierConnection, on_delete=models.PROTECT, related_name="tracking_numbers")
+    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="numbers")
+    receiving_number = models.ForeignKey(
+        ReceivingNumber, null=True, blank=True, on_delete=models.SET_NULL, related_name="tracking_numbers"
+    )
+    whisper_text = models.CharField(max_length=500, blank=True)
+    record_calls = models.BooleanField(default=False)
+    state = models.CharField(max_length=16, choices=NumberState.choices, default=NumberState.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["number"], condition=~Q(state="released"), name="one_live_owner_per_number"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.number

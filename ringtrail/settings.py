@@ -1,0 +1,153 @@
+"""Django settings. Every value comes from the environment (see docs/self-hosting.md)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from ringtrail.lib.config import env_bool, env_int, env_list, env_str, project_root
+
+BASE_DIR = Path(__file__).resolve().parent
+HOME_DIR = project_root()
+VAR_DIR = Path(env_str("RINGTRAIL_VAR_DIR", str(HOME_DIR / "var")))
+
+INSECURE_DEFAULT_SECRET = "ringtrail-insecure-development-key-change-me"  # noqa: S105 - flagged below
+DEBUG = env_bool("RINGTRAIL_DEBUG", False)
+PRODUCTION = env_bool("RINGTRAIL_PRODUCTION", False)
+SECRET_KEY = env_str("SECRET_KEY", INSECURE_DEFAULT_SECRET)
+if PRODUCTION and SECRET_KEY == INSECURE_DEFAULT_SECRET:
+    raise ImproperlyConfigured("RINGTRAIL_PRODUCTION is set but SECRET_KEY is the default; set a secret key.")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# The URL carriers use to reach us; signatures are computed over it when we sit behind a proxy.
+PUBLIC_URL = env_str("RINGTRAIL_PUBLIC_URL").rstrip("/")
+USE_X_FORWARDED_HOST = env_bool("USE_X_FORWARDED_HOST", False)
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "ninja",
+    "ringtrail.accounts",
+    "ringtrail.carriers",
+    "ringtrail.sources",
+    "ringtrail.numbers",
+    "ringtrail.calls",
+    "ringtrail.dashboard",
+]
+
+MIDDLEWARE = [
+    "ringtrail.lib.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "ringtrail.urls"
+WSGI_APPLICATION = "ringtrail.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "ringtrail.accounts.context.current_membership",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'ringtrail.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 600)
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env_int("SQLITE_TIMEOUT", 20),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    # File-based so every web process on this host shares the routing snapshot used when the DB is down.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "TIMEOUT": None,
+        }
+    }
+
+TASKS = {
+    "default": {
+        "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "calls:log"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# Public carrier endpoints refuse bodies larger than this before parsing them.
+CARRIER_MAX_BODY_BYTES = env_int("CARRIER_MAX_BODY_BYTES", 64 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
+# Where a call goes when neither the database nor the routing cache can tell (E.164 or sip: URI).
+FALLBACK_FORWARD_TO = env_str("RINGTRAIL_FALLBACK_FORWARD_TO")
+SPOOL_DIR = Path(env_str("RINGTRAIL_SPOOL_DIR", str(VAR_DIR / "spool")))
+# Key for encrypting carrier credentials at rest; derived from SECRET_KEY when unset.
+ENCRYPTION_KEY = env_str("RINGTRAIL_ENCRYPTION_KEY")
+DEFAULT_COUNTRY = env_str("RINGTRAIL_DEFAULT_COUNTRY", "US")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "stream": sys.stderr, "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

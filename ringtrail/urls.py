@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.urls import include, path
+
+from ringtrail.api import api
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok\n", content_type="text/plain")
+
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("carriers/", include("ringtrail.carriers.urls")),
+    path("", include("ringtrail.accounts.urls")),
+    path("", include("ringtrail.calls.urls")),
+]
