@@ -1,5 +1,37 @@
-"""The REST API: one NinjaAPI mounting each app's router."""
+"""The REST API: one NinjaAPI mounting each app's router (OpenAPI at /api/v1/openapi.json)."""
 
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
-api = NinjaAPI(title="Ringtrail API", version="1", urls_namespace="api")
+from ringtrail.accounts.api_auth import ApiKeyAuth, MemberSessionAuth
+from ringtrail.calls.api import router as calls_router
+from ringtrail.carriers.api import router as connections_router
+from ringtrail.numbers.api import receiving_router, tracking_router
+from ringtrail.sources.api import router as sources_router
+
+api = NinjaAPI(
+    title="Ringtrail API",
+    version="1",
+    description="Call tracking: numbers, sources, carrier connections and calls. "
+    "Authenticate with `Authorization: Bearer <API key>`.",
+    auth=[ApiKeyAuth(), MemberSessionAuth()],
+    urls_namespace="api",
+)
+api.add_router("/carrier-connections", connections_router)
+api.add_router("/sources", sources_router)
+api.add_router("/receiving-numbers", receiving_router)
+api.add_router("/tracking-numbers", tracking_router)
+api.add_router("/calls", calls_router)
+
+
+@api.exception_handler(PermissionDenied)
+def permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc) or "permission denied"}, status=403)
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc) or "not found"}, status=404)

@@ -91,6 +91,10 @@ class CallEvent(models.Model):
     status = models.CharField(max_length=32, blank=True)
     occurred_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
+    call_duration = models.PositiveIntegerField(null=True, blank=True)
+    dial_duration = models.PositiveIntegerField(null=True, blank=True)
+    recording_url = models.CharField(max_length=500, blank=True)
+    recording_purpose = models.CharField(max_length=16, blank=True)
     payload = models.JSONField(default=dict)
 
     class Meta:

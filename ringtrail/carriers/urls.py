@@ -1,3 +1,18 @@
 from django.urls import path
 
-urlpatterns: list[object] = []
+from ringtrail.carriers.twilio import views as twilio
+
+app_name = "carriers"
+
+# SignalWire speaks the Twilio dialect; both prefixes reach the same views.
+urlpatterns = [
+    path(f"{prefix}/{name}", view, name=f"{prefix}-{name}")
+    for prefix in ("twilio", "signalwire")
+    for name, view in (
+        ("voice", twilio.voice),
+        ("status", twilio.status),
+        ("dial", twilio.dial),
+        ("recording", twilio.recording),
+        ("whisper", twilio.whisper),
+    )
+]

@@ -34,8 +34,12 @@ class NumberState(models.TextChoices):
 class TrackingNumber(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tracking_numbers")
     number = models.CharField(max_length=20)
-    connection = models.ForeignKey(CarrierConnection, on_delete=models.PROTECT, related_name="tracking_numbers")
-    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="numbers")
+    connection = models.ForeignKey(
+        CarrierConnection, on_delete=models.PROTECT, related_name="tracking_numbers"
+    )
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="numbers"
+    )
     receiving_number = models.ForeignKey(
         ReceivingNumber, null=True, blank=True, on_delete=models.SET_NULL, related_name="tracking_numbers"
     )

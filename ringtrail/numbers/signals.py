@@ -17,6 +17,13 @@ from ringtrail.sources.models import Source
 @receiver([post_save, post_delete], sender=Source)
 @receiver([post_save, post_delete], sender=CarrierConnection)
 def refresh_routing_snapshot(sender: type, instance: Any, **kwargs: Any) -> None:
-    from ringtrail.numbers.routing_cache import refresh_for_account
+    from ringtrail.numbers.routes import refresh_for_account
 
     refresh_for_account(instance.account_id)
+
+
+@receiver(post_delete, sender=TrackingNumber)
+def drop_deleted_route(sender: type, instance: TrackingNumber, **kwargs: Any) -> None:
+    from ringtrail.numbers.routes import forget_route
+
+    forget_route(instance.number)

@@ -22,7 +22,9 @@ class Source(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["account", "name"], name="source_name_unique_per_account")]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "name"], name="source_name_unique_per_account")
+        ]
 
     def __str__(self) -> str:
         return self.name

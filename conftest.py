@@ -1,0 +1,16 @@
+"""Test-wide isolation: each test gets its own cache and spool, so no state leaks between tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache_and_spool(settings: Any, tmp_path: Path) -> None:
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": str(tmp_path)}
+    }
+    settings.SPOOL_DIR = tmp_path / "spool"

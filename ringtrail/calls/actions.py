@@ -1,0 +1,137 @@
+"""Every write about calls: the inbound call itself and the carrier events that follow it."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from ringtrail.calls import caller_area, lifecycle
+from ringtrail.calls.models import Call, CallEvent
+from ringtrail.carriers.base import CallbackEvent, InboundCall
+from ringtrail.numbers.routes import ConnectionSnapshot, RouteSnapshot
+
+
+@dataclasses.dataclass(frozen=True)
+class InboundRecord:
+    """Everything known about an inbound call when we answered it."""
+
+    inbound: InboundCall
+    connection: ConnectionSnapshot
+    route: RouteSnapshot | None
+    response_body: str
+    response_content_type: str
+    routing_note: str = ""
+
+
+def existing_call(carrier: str, call_id: str) -> Call | None:
+    return Call.objects.filter(carrier=carrier, carrier_call_id=call_id).first()
+
+
+def record_inbound_call(record: InboundRecord) -> Call:
+    """Store the call once per carrier call id; a repeat returns the stored call untouched."""
+    inbound = record.inbound
+    found = existing_call(inbound.carrier, inbound.call_id)
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            call = Call.objects.create(**_call_fields(record))
+            CallEvent.objects.filter(carrier=call.carrier, carrier_call_id=call.carrier_call_id).update(
+                call=call
+            )
+            refold(call)
+    except IntegrityError:
+        # A concurrent duplicate webhook won the race; it stored the same call.
+        concurrent = existing_call(inbound.carrier, inbound.call_id)
+        if concurrent is None:
+            raise
+        return concurrent
+    return call
+
+
+def _call_fields(record: InboundRecord) -> dict[str, Any]:
+    inbound, route = record.inbound, record.route
+    area = caller_area.resolve(inbound.caller_area, inbound.from_number)
+    repeat = Call.objects.filter(
+        account_id=record.connection.account_id, customer_phone_number=inbound.from_number
+    ).exists()
+    return {
+        "account_id": record.connection.account_id,
+        "carrier": inbound.carrier,
+        "carrier_call_id": inbound.call_id,
+        "tracking_number_id": route.tracking_number_id if route else None,
+        "tracking_phone_number": inbound.to_number or inbound.raw.get("To", "")[:32],
+        "source_id": route.source_id if route else None,
+        "source_name": route.source_name if route else "",
+        "medium": route.medium if route else "",
+        "receiving_number_id": route.receiving_number_id if route else None,
+        "business_phone_number": route.destination if route else "",
+        "customer_phone_number": inbound.from_number,
+        "customer_name": inbound.caller_name,
+        "customer_city": area.city,
+        "customer_state": area.state,
+        "customer_zip": area.zip,
+        "customer_country": area.country,
+        "customer_time_zone": area.time_zone,
+        "caller_area_origin": area.origin,
+        "first_call": not repeat,
+        "routing_note": record.routing_note,
+        "response_body": record.response_body,
+        "response_content_type": record.response_content_type,
+        "raw_payload": {"voice": dict(inbound.raw)},
+    }
+
+
+def record_event(event: CallbackEvent) -> bool:
+    """Store a callback once per (carrier, call, kind, sequence) and re-derive the call. True if new."""
+    call = existing_call(event.carrier, event.call_id)
+    try:
+        with transaction.atomic():
+            CallEvent.objects.create(
+                carrier=event.carrier,
+                carrier_call_id=event.call_id,
+                call=call,
+                kind=event.kind.value,
+                sequence=event.sequence,
+                status=event.status,
+                occurred_at=event.occurred_at,
+                call_duration=event.call_duration,
+                dial_duration=event.dial_duration,
+                recording_url=event.recording_url[:500],
+                recording_purpose=event.recording_purpose,
+                payload=dict(event.raw),
+            )
+            if call is not None:
+                refold(call)
+    except IntegrityError:
+        return False  # a replayed or duplicated callback: already applied
+    return True
+
+
+def refold(call: Call) -> None:
+    """Recompute the call's outcome and timings from all its events, in sequence order."""
+    facts = [_facts(event) for event in CallEvent.objects.filter(call=call)]
+    state = lifecycle.fold(
+        facts, routed=call.tracking_number_id is not None and bool(call.business_phone_number)
+    )
+    for name, value in dataclasses.asdict(state).items():
+        setattr(call, name, value)
+    if call.answered_at is None and state.outcome == "answered" and state.ring_seconds is not None:
+        call.answered_at = call.start_time + dt.timedelta(seconds=state.ring_seconds)
+    call.save()
+
+
+def _facts(event: CallEvent) -> lifecycle.EventFacts:
+    return lifecycle.EventFacts(
+        kind=event.kind,
+        sequence=event.sequence,
+        status=event.status,
+        occurred_at=event.occurred_at,
+        call_duration=event.call_duration,
+        dial_duration=event.dial_duration,
+        recording_url=event.recording_url,
+        recording_purpose=event.recording_purpose,
+    )

@@ -1,0 +1,171 @@
+"""Answering an incoming call: resolve → attribute → screen → decide → persist (DESIGN.md §2 flow 2).
+
+The carrier has verified and normalised the request before it gets here, and renders the
+decision afterwards. If our storage fails, the caller is still connected from the routing cache
+or the configured fallback, and the request is spooled to be written later.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError
+
+from ringtrail.calls import actions, spool
+from ringtrail.carriers.base import CallbackEvent, CallDecision, EventKind, InboundCall, Renderer
+from ringtrail.flows import engine
+from ringtrail.numbers.routes import ConnectionSnapshot, RouteSnapshot, cached_route, load_route
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    body: str
+    content_type: str
+
+
+def answer_call(inbound: InboundCall, connection: ConnectionSnapshot, renderer: Renderer) -> Answer:
+    try:
+        stored = actions.existing_call(inbound.carrier, inbound.call_id)
+        if stored is not None and stored.response_body:
+            return Answer(stored.response_body, stored.response_content_type)
+        route = _owned_route(load_route(inbound.to_number) if inbound.to_number else None, connection)
+    except DatabaseError:
+        log.exception("database unavailable while answering call %s", inbound.call_id)
+        return _answer_without_database(inbound, connection, renderer)
+    decision, note = decide(inbound, route)
+    answer = Answer(renderer.render(decision), renderer.content_type)
+    record = actions.InboundRecord(inbound, connection, route, answer.body, answer.content_type, note)
+    try:
+        stored = actions.record_inbound_call(record)
+    except DatabaseError:
+        log.exception("database failed while storing call %s", inbound.call_id)
+        _spool_inbound(record)
+        return answer
+    spool.replay_if_due()
+    return Answer(stored.response_body or answer.body, stored.response_content_type or answer.content_type)
+
+
+def _owned_route(route: RouteSnapshot | None, connection: ConnectionSnapshot) -> RouteSnapshot | None:
+    # A number answers only through the carrier connection it belongs to; anything else is unknown.
+    if route is None or route.connection_id != connection.connection_id:
+        return None
+    return route
+
+
+def decide(inbound: InboundCall, route: RouteSnapshot | None) -> tuple[CallDecision, str]:
+    if route is None:
+        log.warning("call %s to unknown number %r", inbound.call_id, inbound.to_number)
+        return engine.polite_hangup(), "unknown tracking number"
+    if not route.routes_calls:
+        log.warning("call %s to released number %s", inbound.call_id, route.number)
+        return engine.polite_hangup(), "tracking number released"
+    if not route.destination:
+        log.warning("call %s to %s: no receiving number configured", inbound.call_id, route.number)
+        return engine.polite_hangup(engine.NO_DESTINATION_MESSAGE), "no receiving number configured"
+    plan = engine.ForwardPlan(
+        tracking_number_id=route.tracking_number_id,
+        destination=route.destination,
+        caller_id=inbound.from_number if inbound.from_number.startswith("+") else route.number,
+        whisper_text=route.whisper_text,
+        record=route.record_calls,
+    )
+    return engine.forward(plan), ""
+
+
+def _answer_without_database(
+    inbound: InboundCall, connection: ConnectionSnapshot, renderer: Renderer
+) -> Answer:
+    route = _owned_route(cached_route(inbound.to_number), connection) if inbound.to_number else None
+    if route is None and settings.FALLBACK_FORWARD_TO:
+        route = _fallback_route(inbound, connection)
+    decision, note = decide(inbound, route)
+    answer = Answer(renderer.render(decision), renderer.content_type)
+    _spool_inbound(
+        actions.InboundRecord(
+            inbound, connection, route, answer.body, answer.content_type, note or "database down"
+        )
+    )
+    return answer
+
+
+def _fallback_route(inbound: InboundCall, connection: ConnectionSnapshot) -> RouteSnapshot:
+    return RouteSnapshot(
+        account_id=connection.account_id,
+        tracking_number_id=0,
+        connection_id=connection.connection_id,
+        number=inbound.to_number,
+        state="active",
+        destination=settings.FALLBACK_FORWARD_TO,
+        receiving_number_id=None,
+        whisper_text="",
+        record_calls=False,
+        source_id=None,
+        source_name="",
+        medium="",
+    )
+
+
+def record_callback(event: CallbackEvent) -> None:
+    try:
+        actions.record_event(event)
+    except DatabaseError:
+        log.exception("database unavailable while storing %s callback for %s", event.kind, event.call_id)
+        spool.spool("event", {"event": _jsonable(dataclasses.asdict(event))})
+        return
+    spool.replay_if_due()
+
+
+def _spool_inbound(record: actions.InboundRecord) -> None:
+    spool.spool("call", {"record": _jsonable(dataclasses.asdict(record))})
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def replay_entry(document: dict[str, Any]) -> None:
+    """Re-apply one spooled request (see ``spool.replay``)."""
+    from ringtrail.calls.restore import callback_event_from_json, inbound_record_from_json
+
+    if document["kind"] == "call":
+        record = inbound_record_from_json(document["record"])
+        if record.route is not None and record.route.tracking_number_id == 0:
+            record = dataclasses.replace(
+                record, route=None, routing_note="forwarded to fallback; database down"
+            )
+        actions.record_inbound_call(record)
+    elif document["kind"] == "event":
+        actions.record_event(callback_event_from_json(document["event"]))
+
+
+__all__ = ["Answer", "EventKind", "answer_call", "decide", "record_callback", "replay_entry"]
+
+
+def whisper_text(tracking_number_id: str, connection: ConnectionSnapshot) -> str:
+    """What the answering party hears before being connected: the number's whisper, naming the source."""
+    from ringtrail.numbers.models import TrackingNumber
+
+    try:
+        number = (
+            TrackingNumber.objects.select_related("source")
+            .filter(pk=int(tracking_number_id), connection_id=connection.connection_id)
+            .first()
+        )
+    except (ValueError, DatabaseError):
+        number = None
+    if number is None or not number.whisper_text:
+        return "Incoming call."
+    source = number.source.name if number.source else "unknown source"
+    return number.whisper_text.replace("{source}", source)

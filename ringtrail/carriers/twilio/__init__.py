@@ -1,0 +1,1 @@
+"""The Twilio dialect (also spoken by SignalWire's LaML)."""

@@ -1,0 +1,68 @@
+"""The demo account: idempotent seed data wired so `ringtrail simulate call` works out of the box."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from ringtrail.accounts.models import Account, Membership, Role
+from ringtrail.carriers.models import CarrierConnection
+from ringtrail.numbers.models import ReceivingNumber, TrackingNumber
+from ringtrail.sources.models import Source
+
+DEMO_SLUG = "demo"
+DEMO_EMAIL = "demo@ringtrail.local"
+DEMO_PASSWORD = "ringtrail-demo"  # noqa: S105 - a published demo credential, local only
+DEMO_ACCOUNT_SID = "AC" + "de" * 16
+DEMO_AUTH_TOKEN = "demo-auth-token-0000000000000000"  # noqa: S105 - the simulator's demo connection
+DEMO_NUMBERS = (
+    # tracking number, source, medium, record, whisper
+    ("+14155550100", "Google Ads", "cpc", True, "Call from {source}"),
+    ("+14155550101", "Billboard I-80", "offline", False, ""),
+    ("+14155550102", "Radio KQED", "offline", True, "Radio caller"),
+)
+DEMO_DESK = "+14155550199"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    account: Account
+    email: str
+    password: str
+
+
+@transaction.atomic
+def seed_demo() -> DemoAccount:
+    account, _ = Account.objects.get_or_create(slug=DEMO_SLUG, defaults={"name": "Demo Plumbing Co."})
+    users = get_user_model()
+    user = users.objects.filter(username=DEMO_EMAIL).first()
+    if user is None:
+        user = users.objects.create_user(username=DEMO_EMAIL, email=DEMO_EMAIL, password=DEMO_PASSWORD)
+    Membership.objects.get_or_create(user=user, account=account, defaults={"role": Role.OWNER})
+    connection = CarrierConnection.objects.filter(kind="twilio", account_sid=DEMO_ACCOUNT_SID).first()
+    if connection is None:
+        connection = CarrierConnection(
+            account=account, kind="twilio", account_sid=DEMO_ACCOUNT_SID, label="Demo"
+        )
+        connection.set_secret(DEMO_AUTH_TOKEN)
+        connection.save()
+    desk, _ = ReceivingNumber.objects.get_or_create(
+        account=account, number=DEMO_DESK, defaults={"label": "Front desk"}
+    )
+    for number, source_name, medium, record, whisper in DEMO_NUMBERS:
+        source, _ = Source.objects.get_or_create(
+            account=account, name=source_name, defaults={"medium": medium}
+        )
+        if not TrackingNumber.objects.filter(number=number).exclude(state="released").exists():
+            TrackingNumber.objects.create(
+                account=account,
+                number=number,
+                connection=connection,
+                source=source,
+                receiving_number=desk,
+                record_calls=record,
+                whisper_text=whisper,
+            )
+    return DemoAccount(account, DEMO_EMAIL, DEMO_PASSWORD)

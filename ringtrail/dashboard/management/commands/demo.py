@@ -1,0 +1,76 @@
+"""`ringtrail demo`: seed the demo account, print how to log in, then serve."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from ringtrail.dashboard.demo import DEMO_NUMBERS, seed_demo
+
+
+def _place_sample_calls(base_url: str) -> None:
+    """Give a fresh demo a few calls to look at, placed through the simulator like real ones."""
+    import httpx
+
+    from ringtrail.calls.models import Call
+    from ringtrail.carriers.simulator import CallScenario, Credentials, Simulator
+    from ringtrail.dashboard.demo import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
+
+    for _ in range(50):
+        try:
+            httpx.get(f"{base_url}/healthz", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    if Call.objects.filter(account__slug="demo").exists():
+        return
+    simulator = Simulator(base_url, Credentials("twilio", DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN))
+    callers = ("+12125550143", "+13125550178", "+15125550111", "+12065550190")
+    scenarios = [
+        CallScenario(to=DEMO_NUMBERS[0][0], from_=callers[0], answer_after=4, talk=185),
+        CallScenario(to=DEMO_NUMBERS[1][0], from_=callers[1], answer_after=7, talk=64),
+        CallScenario(to=DEMO_NUMBERS[2][0], from_=callers[2], outcome="no-answer", voicemail_seconds=21),
+        CallScenario(to=DEMO_NUMBERS[0][0], from_=callers[3], outcome="busy", voicemail_seconds=0),
+        CallScenario(to=DEMO_NUMBERS[0][0], from_=callers[0], answer_after=2, talk=42),
+    ]
+    for scenario in scenarios:
+        simulator.place_call(scenario)
+
+
+class Command(BaseCommand):
+    help = "Seed the demo account (idempotent), print the login, and serve until interrupted."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--no-serve", action="store_true", help="seed and print, then exit")
+        parser.add_argument("--no-sample-calls", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        demo = seed_demo()
+        base_url = f"http://{options['host']}:{options['port']}"
+        self.stdout.write(
+            "\n".join(
+                [
+                    "",
+                    f"  Ringtrail demo — account {demo.account.name!r}",
+                    f"  Log in:    {base_url}/login/",
+                    f"  Email:     {demo.email}",
+                    f"  Password:  {demo.password}",
+                    f"  API docs:  {base_url}/api/v1/docs",
+                    f"  Try:       ringtrail simulate call --to {DEMO_NUMBERS[0][0]} --from +12125550143",
+                    "",
+                ]
+            )
+        )
+        if options["no_serve"]:
+            return
+        if not options["no_sample_calls"]:
+            threading.Thread(target=_place_sample_calls, args=(base_url,), daemon=True).start()
+        call_command("serve", host=options["host"], port=options["port"])

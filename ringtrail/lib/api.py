@@ -1,0 +1,54 @@
+"""Small helpers shared by the REST routers (domain-free)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, TypeVar
+
+from django.db.models import Model, QuerySet
+from ninja import Schema
+from ninja.errors import HttpError
+from pydantic import ConfigDict
+
+from ringtrail.lib.phone import is_sip_uri, normalize_e164
+
+M = TypeVar("M", bound=Model)
+MAX_PER_PAGE = 250
+
+
+class StrictSchema(Schema):
+    """Input schemas refuse unknown keys, so a typo is a 422 instead of a silently ignored field."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def page_of(rows: QuerySet[M], page: int, per_page: int) -> tuple[list[M], dict[str, int]]:
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
+    total = rows.count()
+    pages = max(1, math.ceil(total / per_page))
+    page = max(1, page)
+    items = list(rows[(page - 1) * per_page : page * per_page])
+    return items, {"page": page, "per_page": per_page, "total_pages": pages, "total_records": total}
+
+
+def e164_or_error(value: str) -> str:
+    """Pydantic validator body: E.164 or a ValueError that names what is wrong."""
+    normalized = normalize_e164(value)
+    if normalized is None:
+        raise ValueError(f"{value[:40]!r} is not a valid phone number (use E.164, e.g. +14155550100)")
+    return normalized
+
+
+def e164_or_sip(value: str) -> str:
+    if is_sip_uri(value):
+        return value
+    return e164_or_error(value)
+
+
+def unprocessable(field: str, message: str) -> HttpError:
+    return HttpError(422, f"{field}: {message}")
+
+
+def apply_fields(instance: Model, fields: dict[str, Any]) -> None:
+    for name, value in fields.items():
+        setattr(instance, name, value)

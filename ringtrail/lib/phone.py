@@ -1,0 +1,33 @@
+"""Phone number parsing and formatting (E.164 in storage, national format on screen)."""
+
+from __future__ import annotations
+
+import phonenumbers
+from django.conf import settings
+
+
+def normalize_e164(raw: str, region: str | None = None) -> str | None:
+    """E.164 for a valid number, else None. Numbers without a + are read in the default country."""
+    text = (raw or "").strip()
+    if not text or len(text) > 40:
+        return None
+    try:
+        parsed = phonenumbers.parse(text, region or settings.DEFAULT_COUNTRY)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+
+
+def is_sip_uri(raw: str) -> bool:
+    text = (raw or "").strip()
+    return text.lower().startswith(("sip:", "sips:")) and "@" in text and len(text) <= 255 and " " not in text
+
+
+def format_national(e164: str) -> str:
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))

@@ -1,0 +1,146 @@
+"""Routing snapshots: what a tracking number and its carrier connection need to answer a call.
+
+They are read from the database on every call and mirrored into the shared cache, so that a call
+still connects while the database is unavailable (DESIGN.md §2, flow 2).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.core.cache import cache
+
+from ringtrail.carriers.models import CarrierConnection
+from ringtrail.numbers.models import NumberState, TrackingNumber
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConnectionSnapshot:
+    connection_id: int
+    account_id: int
+    kind: str
+    account_sid: str
+    secret_sealed: str
+
+
+@dataclass(frozen=True)
+class RouteSnapshot:
+    account_id: int
+    tracking_number_id: int
+    connection_id: int
+    number: str
+    state: str
+    destination: str
+    receiving_number_id: int | None
+    whisper_text: str
+    record_calls: bool
+    source_id: int | None
+    source_name: str
+    medium: str
+
+    @property
+    def routes_calls(self) -> bool:
+        return self.state != NumberState.RELEASED
+
+
+def _route_key(number: str) -> str:
+    return f"rt:route:{number}"
+
+
+def _connection_key(kind: str, account_sid: str) -> str:
+    return f"rt:conn:{kind}:{account_sid}"
+
+
+def snapshot_connection(connection: CarrierConnection) -> ConnectionSnapshot:
+    return ConnectionSnapshot(
+        connection.pk,
+        connection.account_id,
+        connection.kind,
+        connection.account_sid,
+        connection.secret_sealed,
+    )
+
+
+def snapshot_route(number: TrackingNumber) -> RouteSnapshot:
+    receiving = number.receiving_number
+    source = number.source
+    return RouteSnapshot(
+        account_id=number.account_id,
+        tracking_number_id=number.pk,
+        connection_id=number.connection_id,
+        number=number.number,
+        state=number.state,
+        destination=receiving.number if receiving else "",
+        receiving_number_id=receiving.pk if receiving else None,
+        whisper_text=number.whisper_text,
+        record_calls=number.record_calls,
+        source_id=source.pk if source else None,
+        source_name=source.name if source else "",
+        medium=source.medium if source else "",
+    )
+
+
+def load_connection(kind: str, account_sid: str) -> ConnectionSnapshot | None:
+    connection = CarrierConnection.objects.filter(kind=kind, account_sid=account_sid).first()
+    return snapshot_connection(connection) if connection else None
+
+
+def load_route(number: str) -> RouteSnapshot | None:
+    """The live (non-released) owner of the number, else the most recent released one."""
+    rows = (
+        TrackingNumber.objects.filter(number=number)
+        .select_related("receiving_number", "source")
+        .order_by("-created_at")
+    )
+    chosen = next((row for row in rows if row.state != NumberState.RELEASED), None) or rows.first()
+    return snapshot_route(chosen) if chosen else None
+
+
+def cached_connection(kind: str, account_sid: str) -> ConnectionSnapshot | None:
+    raw = _cache_get(_connection_key(kind, account_sid))
+    return ConnectionSnapshot(**raw) if raw else None
+
+
+def cached_route(number: str) -> RouteSnapshot | None:
+    raw = _cache_get(_route_key(number))
+    return RouteSnapshot(**raw) if raw else None
+
+
+def refresh_for_account(account_id: int) -> None:
+    """Rewrite the account's snapshots; live owners are written last so they win over released ones."""
+    try:
+        for connection in CarrierConnection.objects.filter(account_id=account_id):
+            _cache_set(
+                _connection_key(connection.kind, connection.account_sid),
+                asdict(snapshot_connection(connection)),
+            )
+        numbers = TrackingNumber.objects.filter(account_id=account_id).select_related(
+            "receiving_number", "source"
+        )
+        for number in sorted(numbers, key=lambda n: n.state != NumberState.RELEASED):
+            _cache_set(_route_key(number.number), asdict(snapshot_route(number)))
+    except Exception:  # the cache is a safety net; never let it break a configuration save
+        log.exception("could not refresh the routing snapshot of account %s", account_id)
+
+
+def forget_route(number: str) -> None:
+    try:
+        cache.delete(_route_key(number))
+    except Exception:
+        log.exception("could not drop the routing snapshot of %s", number)
+
+
+def _cache_get(key: str) -> Any:
+    try:
+        return cache.get(key)
+    except Exception:
+        log.exception("routing cache unavailable")
+        return None
+
+
+def _cache_set(key: str, value: dict[str, Any]) -> None:
+    cache.set(key, value, timeout=None)
