@@ -28,7 +28,7 @@ class ApiKeyCreateForm(forms.Form):
         assert isinstance(role_field, forms.ChoiceField)
         role_field.choices = choices
         # Least privilege by default: the weakest role is pre-selected.
-        role_field.initial = choices[0][0] if choices else None
+        role_field.initial = min((value for value, _ in choices), key=ROLE_RANK.__getitem__, default=None)
 
 
 class AccountSwitchForm(forms.Form):

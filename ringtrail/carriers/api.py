@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from ringtrail.accounts.access import get_owned, require_write, scoped
@@ -53,7 +53,7 @@ def list_connections(request: HttpRequest, page: int = 1, per_page: int = 50) ->
 
 
 @router.post("", response={201: ConnectionOut})
-def create_connection(request: HttpRequest, payload: ConnectionIn) -> tuple[int, CarrierConnection]:
+def create_connection(request: HttpRequest, payload: ConnectionIn) -> Status[CarrierConnection]:
     who = principal(request)
     require_write(who)
     connection = CarrierConnection(
@@ -61,10 +61,11 @@ def create_connection(request: HttpRequest, payload: ConnectionIn) -> tuple[int,
     )
     connection.set_secret(payload.secret)
     try:
-        connection.save()
+        with transaction.atomic():
+            connection.save()
     except IntegrityError as exc:
         raise HttpError(409, "account_sid: a connection with this kind and SID already exists") from exc
-    return 201, connection
+    return Status(201, connection)
 
 
 @router.get("/{int:connection_id}", response=ConnectionOut)
@@ -88,11 +89,11 @@ def update_connection(
 
 
 @router.delete("/{int:connection_id}", response={204: None})
-def delete_connection(request: HttpRequest, connection_id: int) -> tuple[int, None]:
+def delete_connection(request: HttpRequest, connection_id: int) -> Status[None]:
     who = principal(request)
     connection = get_owned(who, CarrierConnection, pk=connection_id)
     require_write(who)
     if connection.tracking_numbers.exists():
         raise HttpError(409, "connection still has tracking numbers; release or move them first")
     connection.delete()
-    return 204, None
+    return Status(204, None)

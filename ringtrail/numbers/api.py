@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import field_validator
 
@@ -64,10 +64,10 @@ def list_receiving(request: HttpRequest, page: int = 1, per_page: int = 50) -> d
 
 
 @receiving_router.post("", response={201: ReceivingOut})
-def create_receiving(request: HttpRequest, payload: ReceivingIn) -> tuple[int, ReceivingNumber]:
+def create_receiving(request: HttpRequest, payload: ReceivingIn) -> Status[ReceivingNumber]:
     who = principal(request)
     require_write(who)
-    return 201, ReceivingNumber.objects.create(account=who.account, **payload.dict())
+    return Status(201, ReceivingNumber.objects.create(account=who.account, **payload.dict()))
 
 
 @receiving_router.get("/{int:number_id}", response=ReceivingOut)
@@ -86,12 +86,12 @@ def update_receiving(request: HttpRequest, number_id: int, payload: ReceivingPat
 
 
 @receiving_router.delete("/{int:number_id}", response={204: None})
-def delete_receiving(request: HttpRequest, number_id: int) -> tuple[int, None]:
+def delete_receiving(request: HttpRequest, number_id: int) -> Status[None]:
     who = principal(request)
     number = get_owned(who, ReceivingNumber, pk=number_id)
     require_write(who)
     number.delete()
-    return 204, None
+    return Status(204, None)
 
 
 State = Literal["active", "draining", "released"]
@@ -154,7 +154,8 @@ def _owned_references(who: Principal, fields: dict[str, Any]) -> dict[str, Any]:
 
 def _save_tracking(number: TrackingNumber) -> TrackingNumber:
     try:
-        number.save()
+        with transaction.atomic():
+            number.save()
     except IntegrityError as exc:
         raise HttpError(409, "number: this number is already tracked (and not released)") from exc
     return number
@@ -172,11 +173,11 @@ def list_tracking(
 
 
 @tracking_router.post("", response={201: TrackingOut})
-def create_tracking(request: HttpRequest, payload: TrackingIn) -> tuple[int, TrackingNumber]:
+def create_tracking(request: HttpRequest, payload: TrackingIn) -> Status[TrackingNumber]:
     who = principal(request)
     require_write(who)
     fields = _owned_references(who, payload.dict())
-    return 201, _save_tracking(TrackingNumber(account=who.account, **fields))
+    return Status(201, _save_tracking(TrackingNumber(account=who.account, **fields)))
 
 
 @tracking_router.get("/{int:number_id}", response=TrackingOut)
@@ -197,11 +198,11 @@ def update_tracking(request: HttpRequest, number_id: int, payload: TrackingPatch
 
 
 @tracking_router.delete("/{int:number_id}", response={204: None})
-def release_tracking(request: HttpRequest, number_id: int) -> tuple[int, None]:
+def release_tracking(request: HttpRequest, number_id: int) -> Status[None]:
     """Numbers are released, not deleted: their calls keep pointing at them."""
     who = principal(request)
     number = get_owned(who, TrackingNumber, pk=number_id)
     require_write(who)
     number.state = "released"
     number.save()
-    return 204, None
+    return Status(204, None)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from ringtrail.accounts.access import get_owned, require_write, scoped
@@ -47,7 +47,8 @@ class SourcePage(Schema):
 
 def _save(source: Source) -> Source:
     try:
-        source.save()
+        with transaction.atomic():
+            source.save()
     except IntegrityError as exc:
         raise HttpError(409, "name: a source with this name already exists") from exc
     return source
@@ -60,10 +61,10 @@ def list_sources(request: HttpRequest, page: int = 1, per_page: int = 50) -> dic
 
 
 @router.post("", response={201: SourceOut})
-def create_source(request: HttpRequest, payload: SourceIn) -> tuple[int, Source]:
+def create_source(request: HttpRequest, payload: SourceIn) -> Status[Source]:
     who = principal(request)
     require_write(who)
-    return 201, _save(Source(account=who.account, **payload.dict()))
+    return Status(201, _save(Source(account=who.account, **payload.dict())))
 
 
 @router.get("/{int:source_id}", response=SourceOut)
@@ -81,9 +82,9 @@ def update_source(request: HttpRequest, source_id: int, payload: SourcePatch) ->
 
 
 @router.delete("/{int:source_id}", response={204: None})
-def delete_source(request: HttpRequest, source_id: int) -> tuple[int, None]:
+def delete_source(request: HttpRequest, source_id: int) -> Status[None]:
     who = principal(request)
     source = get_owned(who, Source, pk=source_id)
     require_write(who)
     source.delete()
-    return 204, None
+    return Status(204, None)

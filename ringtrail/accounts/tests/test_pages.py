@@ -180,6 +180,9 @@ def test_every_member_can_list_keys(
     assert "Zapier export" in page
     assert "Rival secret thing" not in page
     assert ("Create key" in page) == (role in {Role.OWNER, Role.ADMIN})
+    if role in {Role.OWNER, Role.ADMIN}:
+        # Least privilege is the default choice.
+        assert '<option value="read_only" selected>' in page
 
 
 def test_owner_creates_a_key_shown_once_and_stored_hashed(

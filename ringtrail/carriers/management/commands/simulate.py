@@ -1,0 +1,179 @@
+"""``ringtrail simulate call``: place one simulated carrier call against a running server."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
+
+from ringtrail.carriers.simulator import CallResult, CallScenario, Credentials, Simulator
+from ringtrail.carriers.simulator.signing import CarrierName
+from ringtrail.lib.phone import normalize_e164
+from ringtrail.numbers.models import NumberState, TrackingNumber
+
+CALLER_AREA_OPTIONS = {
+    "caller_city": "FromCity",
+    "caller_state": "FromState",
+    "caller_zip": "FromZip",
+    "caller_country": "FromCountry",
+}
+
+
+class Command(BaseCommand):
+    help = "Simulate carrier traffic (signed webhooks, TwiML, callbacks) against a running Ringtrail server."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        # Subcommands leave room for `simulate traffic` next to `simulate call`.
+        actions = parser.add_subparsers(dest="action", required=True, metavar="{call}")
+        add_call_arguments(actions.add_parser("call", help="place one simulated inbound call"))
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] != "call":
+            raise CommandError(f"unknown action {options['action']!r}")
+        if options["verbosity"] < 2:
+            # httpx logs every request at INFO; the story already tells them, better.
+            logging.getLogger("httpx").setLevel(logging.WARNING)
+        result = self.place_call(options)
+        if options["json"]:
+            self.stdout.write(json.dumps(result.to_json(), indent=2))
+        else:
+            for line in result.story_lines():
+                self.stdout.write(line)
+        if result.errors:
+            raise CommandError(f"the simulated call had {len(result.errors)} error(s); see the story above")
+
+    def place_call(self, options: dict[str, Any]) -> CallResult:
+        to = normalise_number(options["to"], "--to")
+        scenario = CallScenario(
+            to=to,
+            # Carriers pass odd caller ids through (anonymous, short codes), so --from may stay verbatim.
+            from_=normalize_e164(options["from_"]) or options["from_"],
+            answer_after=options["answer_after"],
+            talk=options["talk"],
+            outcome=options["outcome"],
+            voicemail_seconds=options["voicemail"],
+            caller_area=caller_area(options),
+            caller_name=options["caller_name"],
+            chaos=options["chaos"],
+            seed=options["seed"],
+        )
+        credentials = resolve_credentials(options, to)
+        return Simulator(options["base_url"] or default_base_url(), credentials).place_call(scenario)
+
+
+def add_call_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--to", required=True, help="the tracking number being called (E.164)")
+    parser.add_argument("--from", dest="from_", required=True, help="the caller's number (E.164)")
+    callee = parser.add_mutually_exclusive_group()
+    callee.add_argument(
+        "--no-answer",
+        dest="outcome",
+        action="store_const",
+        const="no-answer",
+        help="the callee never picks up",
+    )
+    callee.add_argument(
+        "--busy", dest="outcome", action="store_const", const="busy", help="the callee is busy"
+    )
+    parser.set_defaults(outcome="answer")
+    parser.add_argument("--answer-after", type=non_negative, default=3.0, metavar="S", help="ring time (3)")
+    parser.add_argument(
+        "--talk", type=non_negative, default=30.0, metavar="S", help="conversation length (30)"
+    )
+    parser.add_argument(
+        "--voicemail", type=non_negative, default=15.0, metavar="S", help="message length; 0 hangs up"
+    )
+    for option in CALLER_AREA_OPTIONS:
+        parser.add_argument("--" + option.replace("_", "-"), dest=option, default="")
+    parser.add_argument("--caller-name", default="")
+    parser.add_argument(
+        "--chaos", action="store_true", help="duplicate and shuffle callbacks, replay actions"
+    )
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of the story")
+    parser.add_argument("--base-url", default=None, help="default http://127.0.0.1:$PORT (8000)")
+    parser.add_argument("--account-sid", default=None)
+    parser.add_argument("--secret", default=None, help="auth token or signing key")
+    parser.add_argument("--carrier", choices=["twilio", "signalwire"], default=None)
+
+
+def non_negative(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number of seconds") from exc
+    if value < 0:
+        raise argparse.ArgumentTypeError("seconds must not be negative")
+    return value
+
+
+def default_base_url() -> str:
+    return f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+
+
+def normalise_number(raw: str, option: str) -> str:
+    # The server's own normalisation, so the lookup and the webhook agree on the number.
+    e164 = normalize_e164(raw)
+    if e164 is None:
+        raise CommandError(f"{option} {raw!r} is not a valid phone number (E.164, e.g. +14155550100)")
+    return e164
+
+
+def caller_area(options: dict[str, Any]) -> dict[str, str] | None:
+    area = {param: options[option] for option, param in CALLER_AREA_OPTIONS.items() if options[option]}
+    return area or None
+
+
+def resolve_credentials(options: dict[str, Any], to: str) -> Credentials:
+    account_sid, secret = options["account_sid"], options["secret"]
+    if bool(account_sid) != bool(secret):
+        raise CommandError("give both --account-sid and --secret, or neither to use the local database")
+    if account_sid:
+        return Credentials(
+            kind=carrier_name(options["carrier"] or "twilio"), account_sid=account_sid, secret=secret
+        )
+    credentials = credentials_for_number(to)
+    if options["carrier"]:
+        return Credentials(carrier_name(options["carrier"]), credentials.account_sid, credentials.secret)
+    return credentials
+
+
+def credentials_for_number(number: str) -> Credentials:
+    """The carrier credentials of the live tracking number ``number`` (E.164) in the local database."""
+    try:
+        tracking = (
+            TrackingNumber.objects.exclude(state=NumberState.RELEASED)
+            .select_related("connection")
+            .filter(number=number)
+            .first()
+        )
+    except DatabaseError as exc:
+        raise CommandError(
+            f"cannot read tracking numbers from the local database ({exc}); run `ringtrail migrate`, "
+            "or pass --account-sid and --secret"
+        ) from exc
+    if tracking is None:
+        raise CommandError(
+            f"no live tracking number {number} in the local database; "
+            "pass --account-sid and --secret (and --carrier) to call a server elsewhere"
+        )
+    connection = tracking.connection
+    secret = connection.secret()
+    if not secret:
+        raise CommandError(
+            f"the secret of carrier connection {connection} cannot be decrypted (key rotated?)"
+        )
+    return Credentials(carrier_name(connection.kind), connection.account_sid, secret)
+
+
+def carrier_name(kind: str) -> CarrierName:
+    if kind == "twilio":
+        return "twilio"
+    if kind == "signalwire":
+        return "signalwire"
+    raise CommandError(f"the simulator does not speak the {kind!r} carrier dialect")

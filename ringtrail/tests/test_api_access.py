@@ -1,0 +1,159 @@
+"""Every REST endpoint: scoped to the key's account (others' rows are 404) and read-only keys cannot write."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from ringtrail.accounts.actions import create_api_key, revoke_api_key
+from ringtrail.accounts.models import Role
+from ringtrail.calls.models import Call
+from ringtrail.testing import WiredAccount
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: Callable[[WiredAccount, Call], str]
+    body: Callable[[WiredAccount], dict[str, Any]] | None = None
+
+    @property
+    def writes(self) -> bool:
+        return self.method != "get"
+
+
+def _one(kind: str) -> Callable[[WiredAccount, Call], str]:
+    def path(w: WiredAccount, call: Call) -> str:
+        ids = {
+            "carrier-connections": w.connection.pk,
+            "sources": w.source.pk,
+            "receiving-numbers": w.receiving.pk,
+            "tracking-numbers": w.tracking.pk,
+            "calls": call.pk,
+        }
+        return f"/api/v1/{kind}/{ids[kind]}"
+
+    return path
+
+
+def _all(kind: str) -> Callable[[WiredAccount, Call], str]:
+    return lambda w, c: f"/api/v1/{kind}"
+
+
+BODIES: dict[str, Callable[[WiredAccount], dict[str, Any]]] = {
+    "carrier-connections": lambda w: {
+        "kind": "twilio",
+        "account_sid": "AC" + "5" * 32,
+        "secret": "s3cret-token",
+    },
+    "sources": lambda w: {"name": "Bing Ads", "medium": "cpc"},
+    "receiving-numbers": lambda w: {"label": "Mobile", "number": "+14155550142"},
+    "tracking-numbers": lambda w: {"number": "+14155550143", "connection_id": w.connection.pk},
+}
+PATCHES: dict[str, Callable[[WiredAccount], dict[str, Any]]] = {
+    "carrier-connections": lambda w: {"label": "renamed"},
+    "sources": lambda w: {"medium": "paid"},
+    "receiving-numbers": lambda w: {"label": "Desk 2"},
+    "tracking-numbers": lambda w: {"whisper_text": "Hello"},
+}
+ENDPOINTS: list[Endpoint] = [Endpoint("get", _all("calls")), Endpoint("get", _one("calls"))]
+for _kind in BODIES:
+    ENDPOINTS += [
+        Endpoint("get", _all(_kind)),
+        Endpoint("post", _all(_kind), BODIES[_kind]),
+        Endpoint("get", _one(_kind)),
+        Endpoint("patch", _one(_kind), PATCHES[_kind]),
+        Endpoint("delete", _one(_kind)),
+    ]
+OBJECT_ENDPOINTS = [e for e in ENDPOINTS if e.path.__name__ == "path"]
+
+
+def ids(endpoint: Endpoint) -> str:
+    return f"{endpoint.method} {endpoint.path.__qualname__.split('.')[0]}"
+
+
+def bearer(wired: WiredAccount, role: str = Role.ADMIN) -> dict[str, str]:
+    _, raw = create_api_key(wired.account, f"{role} key", role, None)
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+def send(client: Client, endpoint: Endpoint, wired: WiredAccount, call: Call, auth: dict[str, str]) -> Any:
+    method = getattr(client, endpoint.method)
+    path = endpoint.path(wired, call)
+    if endpoint.body is None:
+        return method(path, **auth)
+    return method(path, endpoint.body(wired), content_type="application/json", **auth)
+
+
+@pytest.fixture
+def calls(acme: WiredAccount, rival: WiredAccount, make_call: Callable[..., Call]) -> tuple[Call, Call]:
+    return make_call(acme), make_call(rival)
+
+
+@pytest.mark.parametrize(
+    "endpoint", OBJECT_ENDPOINTS, ids=[f"{e.method}-{i}" for i, e in enumerate(OBJECT_ENDPOINTS)]
+)
+def test_another_accounts_object_is_404(
+    client: Client, acme: WiredAccount, rival: WiredAccount, calls: tuple[Call, Call], endpoint: Endpoint
+) -> None:
+    response = send(client, endpoint, rival, calls[1], bearer(acme))
+    assert response.status_code == 404, response.content
+
+
+@pytest.mark.parametrize("role", [Role.READ_ONLY, Role.ANALYST])
+@pytest.mark.parametrize(
+    "endpoint",
+    [e for e in ENDPOINTS if e.writes],
+    ids=[f"{e.method}-{i}" for i, e in enumerate(ENDPOINTS) if e.writes],
+)
+def test_read_only_roles_cannot_write(
+    client: Client, acme: WiredAccount, calls: tuple[Call, Call], endpoint: Endpoint, role: str
+) -> None:
+    response = send(client, endpoint, acme, calls[0], bearer(acme, role))
+    assert response.status_code == 403, response.content
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[f"{e.method}-{i}" for i, e in enumerate(ENDPOINTS)])
+def test_writers_succeed(
+    client: Client, acme: WiredAccount, calls: tuple[Call, Call], endpoint: Endpoint
+) -> None:
+    if endpoint.method == "delete" and "carrier-connections" in endpoint.path(acme, calls[0]):
+        response = send(client, endpoint, acme, calls[0], bearer(acme))
+        assert response.status_code == 409  # still has tracking numbers
+        return
+    response = send(client, endpoint, acme, calls[0], bearer(acme))
+    assert response.status_code in (200, 201, 204), response.content
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[f"{e.method}-{i}" for i, e in enumerate(ENDPOINTS)])
+def test_no_missing_or_revoked_key_is_401(
+    client: Client, acme: WiredAccount, calls: tuple[Call, Call], endpoint: Endpoint
+) -> None:
+    assert send(client, endpoint, acme, calls[0], {}).status_code == 401
+    assert (
+        send(client, endpoint, acme, calls[0], {"HTTP_AUTHORIZATION": "Bearer rt_nope_nope"}).status_code
+        == 401
+    )
+    key, raw = create_api_key(acme.account, "soon revoked", Role.ADMIN, None)
+    revoke_api_key(key)
+    assert send(client, endpoint, acme, calls[0], {"HTTP_AUTHORIZATION": f"Bearer {raw}"}).status_code == 401
+
+
+def test_lists_only_show_own_rows(
+    client: Client, acme: WiredAccount, rival: WiredAccount, calls: tuple[Call, Call]
+) -> None:
+    auth = bearer(acme)
+    for kind in ("carrier-connections", "sources", "receiving-numbers", "tracking-numbers"):
+        body = client.get(f"/api/v1/{kind}", **auth).json()
+        assert body["total_records"] == 1, kind
+    assert [c["id"] for c in client.get("/api/v1/calls", **auth).json()["calls"]] == [calls[0].pk]
+
+
+def test_member_session_can_use_the_api(acme: WiredAccount, acme_owner_client: Client) -> None:
+    assert acme_owner_client.get("/api/v1/sources").status_code == 200
