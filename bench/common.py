@@ -359,7 +359,9 @@ class Phase:
         return self.warmup.taken + self.measured.taken
 
 
-def run_phase(server: Server, phase: Phase, concurrency: int, seconds: float, warmup: float, client: str) -> PhaseStats:
+def run_phase(
+    server: Server, phase: Phase, concurrency: int, seconds: float, warmup: float, client: str
+) -> PhaseStats:
     """Warm up (not timed), then measure a closed loop for ``seconds`` or until requests run out."""
     generate = LOAD_GENERATORS[client]
     warm = generate(server.port, phase.warmup, concurrency, warmup, phase.check) if warmup > 0 else Samples()

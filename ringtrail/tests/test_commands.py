@@ -26,7 +26,9 @@ def run(*args: str) -> tuple[str, str]:
 
 
 def test_account_create_prints_the_slug_and_makes_an_owner() -> None:
-    slug, _ = run("account", "create", "Acme Plumbing", "--owner", "boss@acme.test", "--password", "s3cret-pass-1")
+    slug, _ = run(
+        "account", "create", "Acme Plumbing", "--owner", "boss@acme.test", "--password", "s3cret-pass-1"
+    )
     assert slug == "acme-plumbing"
     membership = Membership.objects.get(account__slug=slug)
     assert membership.role == "owner" and membership.user.check_password("s3cret-pass-1")
@@ -71,5 +73,7 @@ def test_production_mode_refuses_the_default_secret_key() -> None:
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
     env["SECRET_KEY"] = "a-real-secret-" + "x" * 40
     env["ALLOWED_HOSTS"] = "ringtrail.example"
-    ok = subprocess.run([sys.executable, "-m", "ringtrail", "check"], env=env, capture_output=True, timeout=60)
+    ok = subprocess.run(
+        [sys.executable, "-m", "ringtrail", "check"], env=env, capture_output=True, timeout=60
+    )
     assert ok.returncode == 0, ok.stderr
