@@ -27,28 +27,38 @@ class InboundRecord:
 
 
 def existing_call(carrier: str, call_id: str) -> Call | None:
-    return Call.objects.filter(carrier=carrier, carrier_call_id=call_id).first()
+    return Call.objects.filter(carrier=carrier, carrier_call_id=call_id).order_by().first()
+
+
+def stored_response(carrier: str, call_id: str) -> tuple[str, str] | None:
+    """The answer we gave this carrier call before, if any (two columns, not the whole row)."""
+    rows = Call.objects.filter(carrier=carrier, carrier_call_id=call_id).order_by()
+    found = rows.values_list("response_body", "response_content_type").first()
+    return (found[0], found[1]) if found else None
 
 
 def record_inbound_call(record: InboundRecord) -> Call:
-    """Store the call once per carrier call id; a repeat returns the stored call untouched."""
+    """Store the call once per carrier call id; a repeat returns the stored call untouched.
+
+    The unique constraint, not a read-before-write, decides who stored it first: one INSERT on the
+    hot path, and no window in which two concurrent deliveries both create a call.
+    """
     inbound = record.inbound
-    found = existing_call(inbound.carrier, inbound.call_id)
-    if found is not None:
-        return found
+    fields = _call_fields(record)
     try:
         with transaction.atomic():
-            call = Call.objects.create(**_call_fields(record))
-            CallEvent.objects.filter(carrier=call.carrier, carrier_call_id=call.carrier_call_id).update(
-                call=call
-            )
-            refold(call)
+            call = Call.objects.create(**fields)
     except IntegrityError:
-        # A concurrent duplicate webhook won the race; it stored the same call.
         concurrent = existing_call(inbound.carrier, inbound.call_id)
         if concurrent is None:
             raise
         return concurrent
+    # Callbacks that overtook the call (or were spooled before it) are adopted now.
+    adopted = CallEvent.objects.filter(
+        carrier=call.carrier, carrier_call_id=call.carrier_call_id, call__isnull=True
+    ).update(call=call)
+    if adopted:
+        refold(call)
     return call
 
 

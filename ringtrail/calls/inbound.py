@@ -31,9 +31,9 @@ class Answer:
 
 def answer_call(inbound: InboundCall, connection: ConnectionSnapshot, renderer: Renderer) -> Answer:
     try:
-        stored = actions.existing_call(inbound.carrier, inbound.call_id)
-        if stored is not None and stored.response_body:
-            return Answer(stored.response_body, stored.response_content_type)
+        stored = actions.stored_response(inbound.carrier, inbound.call_id)
+        if stored is not None and stored[0]:
+            return Answer(*stored)
         route = _owned_route(load_route(inbound.to_number) if inbound.to_number else None, connection)
     except DatabaseError:
         log.exception("database unavailable while answering call %s", inbound.call_id)

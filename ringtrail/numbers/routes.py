@@ -85,7 +85,7 @@ def snapshot_route(number: TrackingNumber) -> RouteSnapshot:
 
 
 def load_connection(kind: str, account_sid: str) -> ConnectionSnapshot | None:
-    connection = CarrierConnection.objects.filter(kind=kind, account_sid=account_sid).first()
+    connection = CarrierConnection.objects.filter(kind=kind, account_sid=account_sid).order_by().first()
     return snapshot_connection(connection) if connection else None
 
 
