@@ -31,9 +31,9 @@ class Answer:
 
 def answer_call(inbound: InboundCall, connection: ConnectionSnapshot, renderer: Renderer) -> Answer:
     try:
-        stored = actions.stored_response(inbound.carrier, inbound.call_id)
-        if stored is not None and stored[0]:
-            return Answer(*stored)
+        previous = actions.stored_response(inbound.carrier, inbound.call_id)
+        if previous is not None and previous[0]:
+            return Answer(*previous)
         route = _owned_route(load_route(inbound.to_number) if inbound.to_number else None, connection)
     except DatabaseError:
         log.exception("database unavailable while answering call %s", inbound.call_id)
