@@ -27,7 +27,8 @@ def page_of(rows: QuerySet[M], page: int, per_page: int) -> tuple[list[M], dict[
     total = rows.count()
     pages = max(1, math.ceil(total / per_page))
     page = max(1, page)
-    items = list(rows[(page - 1) * per_page : page * per_page])
+    # Past the last page there is nothing to fetch; slicing would also overflow PostgreSQL's OFFSET.
+    items = list(rows[(page - 1) * per_page : page * per_page]) if page <= pages else []
     return items, {"page": page, "per_page": per_page, "total_pages": pages, "total_records": total}
 
 

@@ -147,3 +147,8 @@ def test_openapi_and_docs_are_served(client: Client) -> None:
     schema = client.get("/api/v1/openapi.json")
     assert schema.status_code == 200 and "/api/v1/calls" in schema.json()["paths"]
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_page_far_past_the_end_is_empty_not_an_overflow(client: Client, auth: dict[str, str]) -> None:
+    response = client.get(f"/api/v1/sources?page={2**62}&per_page=250", **auth)
+    assert response.status_code == 200 and response.json()["items"] == []
