@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -124,13 +123,10 @@ def record_event(event: CallbackEvent) -> bool:
 def refold(call: Call) -> None:
     """Recompute the call's outcome and timings from all its events, in sequence order."""
     facts = [_facts(event) for event in CallEvent.objects.filter(call=call)]
-    state = lifecycle.fold(
-        facts, routed=call.tracking_number_id is not None and bool(call.business_phone_number)
-    )
+    routed = call.tracking_number_id is not None and bool(call.business_phone_number)
+    state = lifecycle.fold(facts, routed=routed, started_at=call.start_time)
     for name, value in dataclasses.asdict(state).items():
         setattr(call, name, value)
-    if call.answered_at is None and state.outcome == "answered" and state.ring_seconds is not None:
-        call.answered_at = call.start_time + dt.timedelta(seconds=state.ring_seconds)
     call.save()
 
 

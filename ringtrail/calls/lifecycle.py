@@ -47,7 +47,9 @@ class CallState:
     voicemail_url: str = ""
 
 
-def fold(events: Iterable[EventFacts], routed: bool = True) -> CallState:
+def fold(
+    events: Iterable[EventFacts], routed: bool = True, started_at: dt.datetime | None = None
+) -> CallState:
     """``routed`` is False when the call was never forwarded (unknown number): it cannot be answered."""
     state = CallState()
     dial_outcome = ""
@@ -60,7 +62,7 @@ def fold(events: Iterable[EventFacts], routed: bool = True) -> CallState:
         elif event.kind == "recording" and event.recording_url:
             _apply_recording(state, event)
     state.outcome = _outcome(state, dial_outcome, routed)
-    _derive_timings(state)
+    _derive_timings(state, started_at)
     return state
 
 
@@ -93,13 +95,16 @@ def _outcome(state: CallState, dial_outcome: str, routed: bool) -> str:
     return "in_progress"
 
 
-def _derive_timings(state: CallState) -> None:
-    if state.outcome == "answered":
-        talk = state.talk_seconds or 0
-        if state.total_seconds is not None:
-            state.ring_seconds = max(state.total_seconds - talk, 0)
-        if state.ended_at is not None:
-            state.answered_at = state.ended_at - dt.timedelta(seconds=talk)
-    else:
-        state.talk_seconds = 0 if state.talk_seconds is not None or state.ended_at else state.talk_seconds
+def _derive_timings(state: CallState, started_at: dt.datetime | None) -> None:
+    if state.outcome != "answered":
+        if state.ended_at is not None or state.talk_seconds is not None:
+            state.talk_seconds = 0  # the call is over (or the dial failed): nobody talked
         state.ring_seconds = state.total_seconds
+        return
+    talk = state.talk_seconds or 0
+    if state.total_seconds is not None:
+        state.ring_seconds = max(state.total_seconds - talk, 0)
+    if state.ended_at is not None:
+        state.answered_at = state.ended_at - dt.timedelta(seconds=talk)
+    elif started_at is not None and state.ring_seconds is not None:
+        state.answered_at = started_at + dt.timedelta(seconds=state.ring_seconds)

@@ -7,6 +7,7 @@ still connects while the database is unavailable (DESIGN.md §2, flow 2).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -110,28 +111,42 @@ def cached_route(number: str) -> RouteSnapshot | None:
     return RouteSnapshot(**raw) if raw else None
 
 
-def refresh_for_account(account_id: int) -> None:
-    """Rewrite the account's snapshots; live owners are written last so they win over released ones."""
+def refresh_connection(connection: CarrierConnection, deleted: bool = False) -> None:
+    key = _connection_key(connection.kind, connection.account_sid)
+    if deleted:
+        _guarded(lambda: cache.delete(key))
+    else:
+        _guarded(lambda: _cache_set(key, asdict(snapshot_connection(connection))))
+
+
+def refresh_number(number: str) -> None:
+    """Mirror whatever now answers for ``number`` (its live owner, else its last released one)."""
+
+    def write() -> None:
+        route = load_route(number)
+        if route is None:
+            cache.delete(_route_key(number))
+        else:
+            _cache_set(_route_key(number), asdict(route))
+
+    _guarded(write)
+
+
+def refresh_numbers_using(account_id: int, **reference: int) -> None:
+    """Re-mirror the account's numbers that point at a changed source or receiving number
+    (all of them when ``reference`` is empty, e.g. after a delete has already nulled the links)."""
+    numbers = TrackingNumber.objects.filter(account_id=account_id, **reference).values_list(
+        "number", flat=True
+    )
+    for number in set(numbers):
+        refresh_number(number)
+
+
+def _guarded(write: Callable[[], object]) -> None:
     try:
-        for connection in CarrierConnection.objects.filter(account_id=account_id):
-            _cache_set(
-                _connection_key(connection.kind, connection.account_sid),
-                asdict(snapshot_connection(connection)),
-            )
-        numbers = TrackingNumber.objects.filter(account_id=account_id).select_related(
-            "receiving_number", "source"
-        )
-        for number in sorted(numbers, key=lambda n: n.state != NumberState.RELEASED):
-            _cache_set(_route_key(number.number), asdict(snapshot_route(number)))
+        write()
     except Exception:  # the cache is a safety net; never let it break a configuration save
-        log.exception("could not refresh the routing snapshot of account %s", account_id)
-
-
-def forget_route(number: str) -> None:
-    try:
-        cache.delete(_route_key(number))
-    except Exception:
-        log.exception("could not drop the routing snapshot of %s", number)
+        log.exception("could not refresh the routing snapshot")
 
 
 def _cache_get(key: str) -> Any:

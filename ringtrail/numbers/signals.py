@@ -1,4 +1,8 @@
-"""Keep the routing snapshot (used when the database is down) in step with configuration."""
+"""Keep the routing snapshot (used when the database is down) in step with configuration.
+
+Each save refreshes only the snapshots it can change, so editing one number in an account with
+thousands costs one cache write, not thousands.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +12,37 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from ringtrail.carriers.models import CarrierConnection
+from ringtrail.numbers import routes
 from ringtrail.numbers.models import ReceivingNumber, TrackingNumber
 from ringtrail.sources.models import Source
 
 
 @receiver([post_save, post_delete], sender=TrackingNumber)
-@receiver([post_save, post_delete], sender=ReceivingNumber)
-@receiver([post_save, post_delete], sender=Source)
-@receiver([post_save, post_delete], sender=CarrierConnection)
-def refresh_routing_snapshot(sender: type, instance: Any, **kwargs: Any) -> None:
-    from ringtrail.numbers.routes import refresh_for_account
-
-    refresh_for_account(instance.account_id)
+def tracking_number_changed(sender: type, instance: TrackingNumber, **kwargs: Any) -> None:
+    routes.refresh_number(instance.number)
 
 
-@receiver(post_delete, sender=TrackingNumber)
-def drop_deleted_route(sender: type, instance: TrackingNumber, **kwargs: Any) -> None:
-    from ringtrail.numbers.routes import forget_route
+@receiver(post_save, sender=CarrierConnection)
+def connection_saved(sender: type, instance: CarrierConnection, **kwargs: Any) -> None:
+    routes.refresh_connection(instance)
 
-    forget_route(instance.number)
+
+@receiver(post_delete, sender=CarrierConnection)
+def connection_deleted(sender: type, instance: CarrierConnection, **kwargs: Any) -> None:
+    routes.refresh_connection(instance, deleted=True)
+
+
+@receiver(post_save, sender=ReceivingNumber)
+def receiving_number_saved(sender: type, instance: ReceivingNumber, **kwargs: Any) -> None:
+    routes.refresh_numbers_using(instance.account_id, receiving_number_id=instance.pk)
+
+
+@receiver(post_save, sender=Source)
+def source_saved(sender: type, instance: Source, **kwargs: Any) -> None:
+    routes.refresh_numbers_using(instance.account_id, source_id=instance.pk)
+
+
+@receiver(post_delete, sender=ReceivingNumber)
+@receiver(post_delete, sender=Source)
+def reference_deleted(sender: type, instance: ReceivingNumber | Source, **kwargs: Any) -> None:
+    routes.refresh_numbers_using(instance.account_id)
