@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ringtrail.accounts.models import Account, ApiKey, hash_api_key
+from ringtrail.accounts.models import Account, ApiKey, Membership, Role, hash_api_key
 
 # The prefix is only 32 random bits and must be unique, so a collision is rare but possible.
 _PREFIX_ATTEMPTS = 5
@@ -45,22 +51,14 @@ def revoke_api_key(key: ApiKey) -> None:
     key.refresh_from_db(fields=["revoked_at"])
 
 
+@dataclass(frozen=True)
 class AccountCreated:
-    def __init__(self, account: Account, generated_password: str | None) -> None:
-        self.account = account
-        self.generated_password = generated_password
+    account: Account
+    generated_password: str | None  # set only when the owner was created without a password
 
 
 def create_account_with_owner(name: str, owner_email: str, password: str | None = None) -> AccountCreated:
     """A new account with its owner; the owner user is created when the email is new."""
-    import secrets
-
-    from django.contrib.auth import get_user_model
-    from django.core.exceptions import ValidationError
-    from django.core.validators import validate_email
-
-    from ringtrail.accounts.models import Membership, Role
-
     name = name.strip()
     if not name or len(name) > 200:
         raise ValueError("account name must be 1 to 200 characters")

@@ -13,7 +13,7 @@ from ninja.errors import HttpError
 from ringtrail.accounts.access import get_owned, require_write, scoped
 from ringtrail.accounts.api_auth import principal
 from ringtrail.carriers.models import CarrierConnection
-from ringtrail.lib.api import StrictSchema, page_of
+from ringtrail.lib.api import Page, StrictSchema, page_of
 
 router = Router(tags=["carrier connections"])
 
@@ -38,15 +38,7 @@ class ConnectionOut(Schema):
     created_at: dt.datetime
 
 
-class ConnectionPage(Schema):
-    items: list[ConnectionOut]
-    page: int
-    per_page: int
-    total_pages: int
-    total_records: int
-
-
-@router.get("", response=ConnectionPage)
+@router.get("", response=Page[ConnectionOut])
 def list_connections(request: HttpRequest, page: int = 1, per_page: int = 50) -> dict[str, object]:
     items, meta = page_of(scoped(principal(request), CarrierConnection).order_by("id"), page, per_page)
     return {"items": items, **meta}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.db.models import Model, QuerySet
 from ninja import Schema
@@ -13,7 +13,18 @@ from pydantic import ConfigDict
 from ringtrail.lib.phone import is_sip_uri, normalize_e164
 
 M = TypeVar("M", bound=Model)
+T = TypeVar("T")
 MAX_PER_PAGE = 250
+
+
+class Page(Schema, Generic[T]):
+    """One page of a list endpoint."""
+
+    items: list[T]
+    page: int
+    per_page: int
+    total_pages: int
+    total_records: int
 
 
 class StrictSchema(Schema):

@@ -14,7 +14,15 @@ from pydantic import field_validator
 from ringtrail.accounts.access import Principal, get_owned, require_write, scoped
 from ringtrail.accounts.api_auth import principal
 from ringtrail.carriers.models import CarrierConnection
-from ringtrail.lib.api import StrictSchema, apply_fields, e164_or_error, e164_or_sip, page_of, unprocessable
+from ringtrail.lib.api import (
+    Page,
+    StrictSchema,
+    apply_fields,
+    e164_or_error,
+    e164_or_sip,
+    page_of,
+    unprocessable,
+)
 from ringtrail.numbers.models import ReceivingNumber, TrackingNumber
 from ringtrail.sources.models import Source
 
@@ -49,15 +57,7 @@ class ReceivingOut(Schema):
     created_at: dt.datetime
 
 
-class ReceivingPage(Schema):
-    items: list[ReceivingOut]
-    page: int
-    per_page: int
-    total_pages: int
-    total_records: int
-
-
-@receiving_router.get("", response=ReceivingPage)
+@receiving_router.get("", response=Page[ReceivingOut])
 def list_receiving(request: HttpRequest, page: int = 1, per_page: int = 50) -> dict[str, object]:
     items, meta = page_of(scoped(principal(request), ReceivingNumber).order_by("label", "id"), page, per_page)
     return {"items": items, **meta}
@@ -134,14 +134,6 @@ class TrackingOut(Schema):
     created_at: dt.datetime
 
 
-class TrackingPage(Schema):
-    items: list[TrackingOut]
-    page: int
-    per_page: int
-    total_pages: int
-    total_records: int
-
-
 def _owned_references(who: Principal, fields: dict[str, Any]) -> dict[str, Any]:
     """Foreign keys must point into the caller's own account; anything else is a 422 naming the field."""
     models = {"connection_id": CarrierConnection, "source_id": Source, "receiving_number_id": ReceivingNumber}
@@ -161,7 +153,7 @@ def _save_tracking(number: TrackingNumber) -> TrackingNumber:
     return number
 
 
-@tracking_router.get("", response=TrackingPage)
+@tracking_router.get("", response=Page[TrackingOut])
 def list_tracking(
     request: HttpRequest, page: int = 1, per_page: int = 50, state: State | None = None
 ) -> dict[str, object]:

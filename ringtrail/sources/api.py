@@ -12,7 +12,7 @@ from ninja.errors import HttpError
 
 from ringtrail.accounts.access import get_owned, require_write, scoped
 from ringtrail.accounts.api_auth import principal
-from ringtrail.lib.api import StrictSchema, apply_fields, page_of
+from ringtrail.lib.api import Page, StrictSchema, apply_fields, page_of
 from ringtrail.sources.models import Source
 
 router = Router(tags=["sources"])
@@ -37,14 +37,6 @@ class SourceOut(Schema):
     created_at: dt.datetime
 
 
-class SourcePage(Schema):
-    items: list[SourceOut]
-    page: int
-    per_page: int
-    total_pages: int
-    total_records: int
-
-
 def _save(source: Source) -> Source:
     try:
         with transaction.atomic():
@@ -54,7 +46,7 @@ def _save(source: Source) -> Source:
     return source
 
 
-@router.get("", response=SourcePage)
+@router.get("", response=Page[SourceOut])
 def list_sources(request: HttpRequest, page: int = 1, per_page: int = 50) -> dict[str, object]:
     items, meta = page_of(scoped(principal(request), Source).order_by("name", "id"), page, per_page)
     return {"items": items, **meta}

@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import json
-import secrets
 from dataclasses import dataclass
 
 import pytest
 from django.core.management import call_command
 from pytest_django.live_server_helper import LiveServer
 
-from ringtrail.accounts.models import Account
 from ringtrail.calls.models import Call, CallEvent
-from ringtrail.carriers.models import CarrierConnection
 from ringtrail.carriers.simulator import CallResult, CallScenario, Credentials, Simulator
-from ringtrail.numbers.models import ReceivingNumber, TrackingNumber
-from ringtrail.sources.models import Source
+from ringtrail.numbers.models import TrackingNumber
+from ringtrail.testing import wired_account
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TRACKING = "+14155550123"
 CALLER = "+15125550111"
-SECRET = "tok"
 
 
 @dataclass(frozen=True)
@@ -32,23 +28,11 @@ class Setup:
 
 @pytest.fixture
 def setup(live_server: LiveServer) -> Setup:
-    account = Account.objects.create(name="Acme Plumbing", slug="acme-plumbing")
-    connection = CarrierConnection(account=account, kind="twilio", account_sid="AC" + secrets.token_hex(16))
-    connection.set_secret(SECRET)
-    connection.save()
-    receiving = ReceivingNumber.objects.create(account=account, label="Front desk", number="+14155550188")
-    source = Source.objects.create(account=account, name="Google Ads", medium="cpc")
-    tracking = TrackingNumber.objects.create(
-        account=account,
-        number=TRACKING,
-        connection=connection,
-        source=source,
-        receiving_number=receiving,
-        record_calls=True,
-        whisper_text="Google Ads",
+    wired = wired_account(tracking=TRACKING, receiving="+14155550188", whisper_text="Google Ads")
+    credentials = Credentials(
+        kind="twilio", account_sid=wired.connection.account_sid, secret=wired.auth_token
     )
-    credentials = Credentials(kind="twilio", account_sid=connection.account_sid, secret=SECRET)
-    return Setup(Simulator(live_server.url, credentials), tracking)
+    return Setup(Simulator(live_server.url, credentials), wired.tracking)
 
 
 def place(setup: Setup, **scenario: object) -> tuple[CallResult, Call]:
