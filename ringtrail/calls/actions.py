@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from ringtrail.calls import caller_area, lifecycle
 from ringtrail.calls.models import Call, CallEvent
 from ringtrail.carriers.base import CallbackEvent, InboundCall
+from ringtrail.lib.fast_insert import insert_unless_conflict
 from ringtrail.numbers.routes import ConnectionSnapshot, RouteSnapshot
 
 
@@ -29,13 +30,6 @@ def existing_call(carrier: str, call_id: str) -> Call | None:
     return Call.objects.filter(carrier=carrier, carrier_call_id=call_id).order_by().first()
 
 
-def stored_response(carrier: str, call_id: str) -> tuple[str, str] | None:
-    """The answer we gave this carrier call before, if any (two columns, not the whole row)."""
-    rows = Call.objects.filter(carrier=carrier, carrier_call_id=call_id).order_by()
-    found = rows.values_list("response_body", "response_content_type").first()
-    return (found[0], found[1]) if found else None
-
-
 def record_inbound_call(record: InboundRecord) -> Call:
     """Store the call once per carrier call id; a repeat returns the stored call untouched.
 
@@ -43,30 +37,47 @@ def record_inbound_call(record: InboundRecord) -> Call:
     hot path, and no window in which two concurrent deliveries both create a call.
     """
     inbound = record.inbound
-    fields = _call_fields(record)
-    try:
-        with transaction.atomic():
-            call = Call.objects.create(**fields)
-    except IntegrityError:
-        concurrent = existing_call(inbound.carrier, inbound.call_id)
-        if concurrent is None:
-            raise
-        return concurrent
-    # Callbacks that overtook the call (or were spooled before it) are adopted now.
-    adopted = CallEvent.objects.filter(
-        carrier=call.carrier, carrier_call_id=call.carrier_call_id, call__isnull=True
-    ).update(call=call)
-    if adopted:
+    call = Call(**_call_fields(record))
+    if not insert_unless_conflict(call):
+        stored = existing_call(inbound.carrier, inbound.call_id)
+        if stored is None:  # the conflict was on another constraint; let the ORM say which
+            raise IntegrityError(f"call {inbound.call_id} could not be stored")
+        return stored
+    if _adopt_early_events(call):
         refold(call)
     return call
+
+
+# The two statements below run on every incoming call. They are written by hand because the ORM
+# spends longer compiling them than the database spends running them; table names come from the models.
+
+
+def _has_called_before(account_id: int, caller: str) -> bool:
+    table = connection.ops.quote_name(Call._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {table} WHERE account_id = %s AND customer_phone_number = %s LIMIT 1",  # noqa: S608
+            [account_id, caller],
+        )
+        return cursor.fetchone() is not None
+
+
+def _adopt_early_events(call: Call) -> int:
+    """Link callbacks that overtook the call (or were spooled before it); returns how many."""
+    table = connection.ops.quote_name(CallEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET call_id = %s "  # noqa: S608
+            "WHERE carrier = %s AND carrier_call_id = %s AND call_id IS NULL",
+            [call.pk, call.carrier, call.carrier_call_id],
+        )
+        return int(cursor.rowcount)
 
 
 def _call_fields(record: InboundRecord) -> dict[str, Any]:
     inbound, route = record.inbound, record.route
     area = caller_area.resolve(inbound.caller_area, inbound.from_number)
-    repeat = Call.objects.filter(
-        account_id=record.connection.account_id, customer_phone_number=inbound.from_number
-    ).exists()
+    repeat = _has_called_before(record.connection.account_id, inbound.from_number)
     return {
         "account_id": record.connection.account_id,
         "carrier": inbound.carrier,

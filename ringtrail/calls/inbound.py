@@ -18,7 +18,7 @@ from django.db import DatabaseError
 from ringtrail.calls import actions, spool
 from ringtrail.carriers.base import CallbackEvent, CallDecision, EventKind, InboundCall, Renderer
 from ringtrail.flows import engine
-from ringtrail.numbers.routes import ConnectionSnapshot, RouteSnapshot, cached_route, load_route
+from ringtrail.numbers.routes import ConnectionSnapshot, RouteSnapshot, cached_route, current_route
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +31,7 @@ class Answer:
 
 def answer_call(inbound: InboundCall, connection: ConnectionSnapshot, renderer: Renderer) -> Answer:
     try:
-        previous = actions.stored_response(inbound.carrier, inbound.call_id)
-        if previous is not None and previous[0]:
-            return Answer(*previous)
-        route = _owned_route(load_route(inbound.to_number) if inbound.to_number else None, connection)
+        route = _owned_route(current_route(inbound.to_number) if inbound.to_number else None, connection)
     except DatabaseError:
         log.exception("database unavailable while answering call %s", inbound.call_id)
         return _answer_without_database(inbound, connection, renderer)

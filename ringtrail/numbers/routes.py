@@ -1,7 +1,8 @@
 """Routing snapshots: what a tracking number and its carrier connection need to answer a call.
 
-They are read from the database on every call and mirrored into the shared cache, so that a call
-still connects while the database is unavailable (DESIGN.md §2, flow 2).
+The hot path reads them through a per-process cache that any configuration save invalidates in every
+process (``current_connection`` / ``current_route``); saves also mirror them into the shared cache, so
+a call still connects while the database is unavailable (DESIGN.md §2, flow 2).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from django.core.cache import cache
 
 from ringtrail.carriers.models import CarrierConnection
+from ringtrail.lib.local_cache import VersionedLocalCache
 from ringtrail.numbers.models import NumberState, TrackingNumber
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,22 @@ def load_route(number: str) -> RouteSnapshot | None:
     return snapshot_route(chosen) if chosen else None
 
 
+_local: VersionedLocalCache[ConnectionSnapshot | RouteSnapshot | None] = VersionedLocalCache(
+    "rt:routing-version"
+)
+
+
+def current_connection(kind: str, account_sid: str) -> ConnectionSnapshot | None:
+    """``load_connection`` through the per-process cache; unknown SIDs are cached too (cheap floods)."""
+    found = _local.get(f"conn:{kind}:{account_sid}", lambda: load_connection(kind, account_sid))
+    return found if isinstance(found, ConnectionSnapshot) else None
+
+
+def current_route(number: str) -> RouteSnapshot | None:
+    found = _local.get(f"route:{number}", lambda: load_route(number))
+    return found if isinstance(found, RouteSnapshot) else None
+
+
 def cached_connection(kind: str, account_sid: str) -> ConnectionSnapshot | None:
     raw = _cache_get(_connection_key(kind, account_sid))
     return ConnectionSnapshot(**raw) if raw else None
@@ -112,6 +130,7 @@ def cached_route(number: str) -> RouteSnapshot | None:
 
 
 def refresh_connection(connection: CarrierConnection, deleted: bool = False) -> None:
+    _local.invalidate_everywhere()
     key = _connection_key(connection.kind, connection.account_sid)
     if deleted:
         _guarded(lambda: cache.delete(key))
@@ -121,6 +140,7 @@ def refresh_connection(connection: CarrierConnection, deleted: bool = False) -> 
 
 def refresh_number(number: str) -> None:
     """Mirror whatever now answers for ``number`` (its live owner, else its last released one)."""
+    _local.invalidate_everywhere()
 
     def write() -> None:
         route = load_route(number)

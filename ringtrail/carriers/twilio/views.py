@@ -21,7 +21,7 @@ from ringtrail.carriers.twilio import parse, signature
 from ringtrail.carriers.twilio.render import TwimlRenderer
 from ringtrail.flows import engine
 from ringtrail.lib.secrets_box import unseal
-from ringtrail.numbers.routes import ConnectionSnapshot, cached_connection, load_connection
+from ringtrail.numbers.routes import ConnectionSnapshot, cached_connection, current_connection
 
 log = logging.getLogger(__name__)
 renderer = TwimlRenderer()
@@ -43,7 +43,7 @@ def _signed_url(request: HttpRequest) -> str:
 
 def _find_connection(kind: str, account_sid: str) -> ConnectionSnapshot | None:
     try:
-        return load_connection(kind, account_sid)
+        return current_connection(kind, account_sid)
     except DatabaseError:
         log.exception("database unavailable; verifying %s with the cached connection", account_sid)
         return cached_connection(kind, account_sid)

@@ -1,0 +1,71 @@
+"""A per-process cache for read-mostly configuration, invalidated across processes.
+
+Every process keeps its own dict; a version token in the shared Django cache says when any process
+changed the configuration, and each entry also expires after ``ttl`` seconds, which bounds how stale
+a process can be if a change slips past the version bump. If the shared cache is unreachable, the
+loader is called every time: slower, never stale.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from django.core.cache import cache
+
+log = logging.getLogger(__name__)
+V = TypeVar("V")
+MAX_ENTRIES = 100_000
+
+
+class VersionedLocalCache(Generic[V]):
+    def __init__(self, version_key: str, ttl: float = 30.0) -> None:
+        self.version_key = version_key
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, V]] = {}
+        self._version: str | None = None
+        self._lock = threading.Lock()
+
+    def get(self, key: str, load: Callable[[], V]) -> V:
+        version = self._shared_version()
+        if version is None:
+            return load()
+        now = time.monotonic()
+        with self._lock:
+            if version != self._version or len(self._entries) > MAX_ENTRIES:
+                self._entries.clear()
+                self._version = version
+            hit = self._entries.get(key)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        value = load()
+        with self._lock:
+            if self._version == version:
+                self._entries[key] = (now, value)
+        return value
+
+    def invalidate_everywhere(self) -> None:
+        """Called after a configuration write: every process drops its copy on its next read."""
+        try:
+            cache.set(self.version_key, uuid.uuid4().hex, timeout=None)
+        except Exception:
+            log.exception(
+                "could not bump %s; processes may serve config up to %ss old", self.version_key, self.ttl
+            )
+        with self._lock:
+            self._entries.clear()
+
+    def _shared_version(self) -> str | None:
+        try:
+            version = cache.get(self.version_key)
+            if version is None:
+                cache.add(self.version_key, uuid.uuid4().hex, timeout=None)
+                version = cache.get(self.version_key)
+        except Exception:
+            log.exception("shared cache unreachable; reading %s uncached", self.version_key)
+            return None
+        return str(version) if version is not None else None
