@@ -14,3 +14,6 @@ def _isolated_cache_and_spool(settings: Any, tmp_path: Path) -> None:
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": str(tmp_path)}
     }
     settings.SPOOL_DIR = tmp_path / "spool"
+    from ringtrail.numbers.routes import forget_local_copies
+
+    forget_local_copies()  # each test has a fresh cache and database; no snapshot may outlive it

@@ -17,7 +17,7 @@ def from_carrier(city: str, state: str, zip_code: str, country: str) -> CallerAr
     return CallerArea(city=city, state=state, zip=zip_code, country=country, origin="carrier")
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=65_536)
 def from_number(e164: str) -> CallerArea:
     import phonenumbers
     from phonenumbers import geocoder, timezone

@@ -1,9 +1,10 @@
 """A per-process cache for read-mostly configuration, invalidated across processes.
 
 Every process keeps its own dict; a version token in the shared Django cache says when any process
-changed the configuration, and each entry also expires after ``ttl`` seconds, which bounds how stale
-a process can be if a change slips past the version bump. If the shared cache is unreachable, the
-loader is called every time: slower, never stale.
+changed the configuration. A process looks at that token at most every ``recheck`` seconds (so other
+processes see a change within that time; the writing process at once), and each entry also expires
+after ``ttl`` seconds, which bounds staleness if a change slips past the version bump. If the shared
+cache is unreachable, the loader is called every time: slower, never stale.
 """
 
 from __future__ import annotations
@@ -23,18 +24,24 @@ MAX_ENTRIES = 100_000
 
 
 class VersionedLocalCache(Generic[V]):
-    def __init__(self, version_key: str, ttl: float = 30.0) -> None:
+    def __init__(self, version_key: str, ttl: float = 30.0, recheck: float = 1.0) -> None:
         self.version_key = version_key
         self.ttl = ttl
+        self.recheck = recheck
         self._entries: dict[str, tuple[float, V]] = {}
         self._version: str | None = None
+        self._version_read_at = -float("inf")
         self._lock = threading.Lock()
 
     def get(self, key: str, load: Callable[[], V]) -> V:
-        version = self._shared_version()
+        now = time.monotonic()
+        if now - self._version_read_at < self.recheck and self._version is not None:
+            version: str | None = self._version
+        else:
+            version = self._shared_version()
+            self._version_read_at = now
         if version is None:
             return load()
-        now = time.monotonic()
         with self._lock:
             if version != self._version or len(self._entries) > MAX_ENTRIES:
                 self._entries.clear()
@@ -56,8 +63,14 @@ class VersionedLocalCache(Generic[V]):
             log.exception(
                 "could not bump %s; processes may serve config up to %ss old", self.version_key, self.ttl
             )
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget this process's copies and re-read the shared version on the next lookup."""
         with self._lock:
             self._entries.clear()
+            self._version = None
+            self._version_read_at = -float("inf")
 
     def _shared_version(self) -> str | None:
         try:

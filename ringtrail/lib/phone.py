@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 from django.conf import settings
 
@@ -11,8 +13,14 @@ def normalize_e164(raw: str, region: str | None = None) -> str | None:
     text = (raw or "").strip()
     if not text or len(text) > 40:
         return None
+    return _normalize(text, region or settings.DEFAULT_COUNTRY)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _normalize(text: str, region: str) -> str | None:
+    # Every incoming call parses its caller and tracking numbers; both repeat a lot.
     try:
-        parsed = phonenumbers.parse(text, region or settings.DEFAULT_COUNTRY)
+        parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_valid_number(parsed):

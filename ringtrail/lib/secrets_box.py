@@ -29,7 +29,13 @@ def seal(plaintext: str) -> str:
 
 def unseal(token: str) -> str:
     """Decrypt; an undecryptable value (rotated key, tampering) yields '' so callers fail closed."""
+    return _unseal(token, settings.ENCRYPTION_KEY or settings.SECRET_KEY)
+
+
+@functools.lru_cache(maxsize=1024)
+def _unseal(token: str, key_material: str) -> str:
+    # Every signed webhook needs its connection's secret; decrypting it once per process is enough.
     try:
-        return _box().decrypt(token.encode()).decode()
+        return _fernet(key_material).decrypt(token.encode()).decode()
     except (InvalidToken, ValueError):
         return ""

@@ -108,6 +108,10 @@ _local: VersionedLocalCache[ConnectionSnapshot | RouteSnapshot | None] = Version
 )
 
 
+def forget_local_copies() -> None:
+    _local.clear()
+
+
 def current_connection(kind: str, account_sid: str) -> ConnectionSnapshot | None:
     """``load_connection`` through the per-process cache; unknown SIDs are cached too (cheap floods)."""
     found = _local.get(f"conn:{kind}:{account_sid}", lambda: load_connection(kind, account_sid))

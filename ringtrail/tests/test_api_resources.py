@@ -152,3 +152,16 @@ def test_openapi_and_docs_are_served(client: Client) -> None:
 def test_page_far_past_the_end_is_empty_not_an_overflow(client: Client, auth: dict[str, str]) -> None:
     response = client.get(f"/api/v1/sources?page={2**62}&per_page=250", **auth)
     assert response.status_code == 200 and response.json()["items"] == []
+
+
+def test_rotated_secret_takes_effect_at_once(
+    client: Client, acme: WiredAccount, auth: dict[str, str]
+) -> None:
+    from ringtrail.carriers.twilio.tests.helpers import signed_post, voice_params
+
+    assert signed_post(client, acme, "/carriers/twilio/voice", voice_params(acme)).status_code == 200
+    path = f"/api/v1/carrier-connections/{acme.connection.pk}"
+    client.patch(path, {"secret": "a-brand-new-token"}, content_type="application/json", **auth)
+    assert signed_post(client, acme, "/carriers/twilio/voice", voice_params(acme)).status_code == 403
+    acme.auth_token = "a-brand-new-token"
+    assert signed_post(client, acme, "/carriers/twilio/voice", voice_params(acme)).status_code == 200
