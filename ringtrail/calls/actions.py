@@ -65,12 +65,14 @@ def _has_called_before(account_id: int, caller: str) -> bool:
 def _adopt_early_events(call: Call) -> int:
     """Link callbacks that overtook the call (or were spooled before it); returns how many."""
     table = connection.ops.quote_name(CallEvent._meta.db_table)
+    where = "WHERE carrier = %s AND carrier_call_id = %s AND call_id IS NULL"
+    key = [call.carrier, call.carrier_call_id]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET call_id = %s "  # noqa: S608
-            "WHERE carrier = %s AND carrier_call_id = %s AND call_id IS NULL",
-            [call.pk, call.carrier, call.carrier_call_id],
-        )
+        # Almost always there are none: look first, so the usual call takes no second write lock.
+        cursor.execute(f"SELECT 1 FROM {table} {where} LIMIT 1", key)  # noqa: S608
+        if cursor.fetchone() is None:
+            return 0
+        cursor.execute(f"UPDATE {table} SET call_id = %s {where}", [call.pk, *key])  # noqa: S608
         return int(cursor.rowcount)
 
 

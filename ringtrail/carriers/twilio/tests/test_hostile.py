@@ -151,3 +151,9 @@ def test_script_tags_are_stored_as_text_and_shown_escaped(client: Client, wired:
     for page in ("/calls/", f"/calls/{call.pk}/"):
         html = client.get(page).content.decode()
         assert evil not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_unknown_carrier_path_is_404_and_no_cookie_is_set(client: Client, wired: WiredAccount) -> None:
+    assert client.post("/carriers/twilio/nope", {"a": "b"}).status_code == 404
+    response = signed_post(client, wired, "/carriers/twilio/voice", voice_params(wired))
+    assert response.status_code == 200 and not response.cookies
