@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from urllib.parse import urlencode
-from xml.etree.ElementTree import Element, SubElement, tostring
+from xml.sax.saxutils import escape, quoteattr
 
 from ringtrail.carriers.base import (
     CallDecision,
@@ -32,29 +34,30 @@ class TwimlRenderer:
         return f"{self.path_prefix}/{ref.hook.value}{query}"
 
     def render(self, decision: CallDecision) -> str:
-        response = Element("Response")
-        for step in decision.steps:
-            self._append(response, step)
-        return '<?xml version="1.0" encoding="UTF-8"?>' + tostring(response, encoding="unicode")
+        # Plain string building (every value escaped) is several times faster than ElementTree,
+        # and this runs on every incoming call.
+        body = "".join(self._step(step) for step in decision.steps)
+        return f'<?xml version="1.0" encoding="UTF-8"?><Response>{body}</Response>'
 
-    def _append(self, parent: Element, step: Step) -> None:
+    def _step(self, step: Step) -> str:
         match step:
             case Say(text=text):
-                SubElement(parent, "Say").text = text
+                return _element("Say", text=text)
             case Play(url=url):
-                SubElement(parent, "Play").text = url
+                return _element("Play", text=url)
             case Pause(seconds=seconds):
-                SubElement(parent, "Pause", length=str(seconds))
+                return _element("Pause", {"length": str(seconds)})
             case Dial():
-                self._dial(parent, step)
+                return self._dial(step)
             case Record():
-                self._record(parent, step)
+                return self._record(step)
             case Hangup():
-                SubElement(parent, "Hangup")
+                return _element("Hangup")
             case Reject(reason=reason):
-                SubElement(parent, "Reject", reason=reason)
+                return _element("Reject", {"reason": reason})
+        raise TypeError(f"no TwiML for {step!r}")
 
-    def _dial(self, parent: Element, dial: Dial) -> None:
+    def _dial(self, dial: Dial) -> str:
         attrs = {
             "answerOnBridge": "true" if dial.answer_on_bridge else "false",
             "timeout": str(dial.timeout_seconds),
@@ -69,12 +72,17 @@ class TwimlRenderer:
             if dial.recording_callback:
                 attrs["recordingStatusCallback"] = self.url_for(dial.recording_callback)
                 attrs["recordingStatusCallbackEvent"] = "completed"
-        element = SubElement(parent, "Dial", attrs)
-        for target in dial.targets:
-            child_attrs = {"url": self.url_for(target.whisper)} if target.whisper else {}
-            SubElement(element, "Sip" if target.is_sip else "Number", child_attrs).text = target.address
+        targets = "".join(
+            _element(
+                "Sip" if target.is_sip else "Number",
+                {"url": self.url_for(target.whisper)} if target.whisper else {},
+                target.address,
+            )
+            for target in dial.targets
+        )
+        return _element("Dial", attrs, inner_xml=targets)
 
-    def _record(self, parent: Element, record: Record) -> None:
+    def _record(self, record: Record) -> str:
         attrs = {
             "maxLength": str(record.max_length_seconds),
             "playBeep": "true" if record.play_beep else "false",
@@ -84,4 +92,17 @@ class TwimlRenderer:
         if record.recording_callback:
             attrs["recordingStatusCallback"] = self.url_for(record.recording_callback)
             attrs["recordingStatusCallbackEvent"] = "completed"
-        SubElement(parent, "Record", attrs)
+        return _element("Record", attrs)
+
+
+# Characters XML 1.0 cannot carry at all, even escaped; a whisper or greeting loses them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _element(tag: str, attrs: Mapping[str, str] | None = None, text: str = "", inner_xml: str = "") -> str:
+    """One XML element; ``text`` and attribute values are escaped, ``inner_xml`` is already XML."""
+    attributes = "".join(
+        f" {name}={quoteattr(_NOT_XML.sub('', value))}" for name, value in (attrs or {}).items()
+    )
+    content = escape(_NOT_XML.sub("", text)) + inner_xml
+    return f"<{tag}{attributes}>{content}</{tag}>" if content else f"<{tag}{attributes}/>"
