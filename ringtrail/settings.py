@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "ringtrail.sources",
     "ringtrail.numbers",
     "ringtrail.calls",
+    "ringtrail.dni",
+    "ringtrail.visits",
     "ringtrail.dashboard",
 ]
 
@@ -97,6 +99,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": env_int("SQLITE_TIMEOUT", 20),
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
     }
+    # Tests use a real file (not shared-cache memory), so concurrency behaves as in production.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
@@ -159,3 +163,7 @@ LOGGING = {
 # WhiteNoise warns on every start when the collectstatic target is missing.
 with contextlib.suppress(OSError):
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+# DNI: requests per minute before a visitor's page gets the fallback number instead of a pool number.
+DNI_RATE_PER_IP_PER_MINUTE = env_int("DNI_RATE_PER_IP_PER_MINUTE", 120)
+DNI_RATE_PER_KEY_PER_MINUTE = env_int("DNI_RATE_PER_KEY_PER_MINUTE", 20_000)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("carriers/", include("ringtrail.carriers.urls")),
+    path("", include("ringtrail.dni.urls")),
     path("", include("ringtrail.accounts.urls")),
     path("", include("ringtrail.calls.urls")),
 ]

@@ -22,10 +22,19 @@ class Role(models.TextChoices):
 WRITER_ROLES = frozenset({Role.OWNER, Role.ADMIN})
 
 
+def new_public_key() -> str:
+    return f"pk_{secrets.token_urlsafe(12)}"
+
+
 class Account(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     time_zone = models.CharField(max_length=64, default="UTC")
+    # Identifies the account in the public tracking script and DNI endpoint; not a secret.
+    public_key = models.CharField(max_length=40, unique=True, default=new_public_key)
+    # Origins (scheme://host[:port]) allowed to call the DNI endpoint, one per line; empty allows any.
+    allowed_origins = models.TextField(blank=True)
+    cookie_window_days = models.PositiveSmallIntegerField(default=30)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -33,6 +42,12 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def origin_allowed(self, origin: str) -> bool:
+        allowed = [
+            line.strip().rstrip("/").lower() for line in self.allowed_origins.splitlines() if line.strip()
+        ]
+        return not allowed or origin.rstrip("/").lower() in allowed
 
     @staticmethod
     def unique_slug_for(name: str) -> str:

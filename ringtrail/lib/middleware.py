@@ -8,7 +8,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import resolve
 
-PUBLIC_PREFIXES = ("/carriers/",)
+PUBLIC_PREFIXES = ("/carriers/", "/dni/", "/t/")
+# The DNI endpoint's bodies are a few hundred bytes; anything near this is hostile.
+DNI_MAX_BODY_BYTES = 16 * 1024
 
 
 class BodySizeLimitMiddleware:
@@ -19,7 +21,9 @@ class BodySizeLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(PUBLIC_PREFIXES):
-            limit = settings.CARRIER_MAX_BODY_BYTES
+            limit = (
+                DNI_MAX_BODY_BYTES if request.path.startswith("/dni/") else settings.CARRIER_MAX_BODY_BYTES
+            )
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:

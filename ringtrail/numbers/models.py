@@ -45,6 +45,10 @@ class TrackingNumber(models.Model):
     )
     whisper_text = models.CharField(max_length=500, blank=True)
     record_calls = models.BooleanField(default=False)
+    # Pool numbers are handed to website visitors by DNI; static numbers (no pool) belong to one source.
+    pool = models.ForeignKey(
+        "dni.Pool", null=True, blank=True, on_delete=models.SET_NULL, related_name="numbers"
+    )
     state = models.CharField(max_length=16, choices=NumberState.choices, default=NumberState.ACTIVE)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -54,6 +58,24 @@ class TrackingNumber(models.Model):
             models.UniqueConstraint(
                 fields=["number"], condition=~Q(state="released"), name="one_live_owner_per_number"
             )
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class SwapTarget(models.Model):
+    """A business number printed on the customer's website, which the tracking script replaces."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="swap_targets")
+    number = models.CharField(max_length=20)
+    label = models.CharField(max_length=120, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "number"], name="swap_target_unique_per_account")
         ]
 
     def __str__(self) -> str:

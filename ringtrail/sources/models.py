@@ -18,6 +18,10 @@ class Source(models.Model):
     name = models.CharField(max_length=120)
     medium = models.CharField(max_length=60, blank=True)
     kind = models.CharField(max_length=16, choices=SourceKind.choices, default=SourceKind.OFFLINE)
+    # Online sources are tried in this order; the first whose rule matches a new visit wins.
+    position = models.PositiveIntegerField(default=0)
+    # By default the first touch sticks for the cookie window; such a source takes over a returning visitor.
+    last_touch_wins = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -28,3 +32,29 @@ class Source(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RuleKind(models.TextChoices):
+    LANDING_PARAM = "landing_param", "Landing URL parameter (name or name=value)"
+    LANDING_CONTAINS = "landing_contains", "Landing URL contains"
+    LANDING_REGEX = "landing_regex", "Landing URL matches regex"
+    REFERRER_DOMAIN = "referrer_domain", "Referrer domain"
+    REFERRER_GROUP = "referrer_group", "Referrer group (search, social, email, referral)"
+    UTM_SOURCE = "utm_source", "utm_source equals"
+    UTM_MEDIUM = "utm_medium", "utm_medium equals"
+    UTM_CAMPAIGN = "utm_campaign", "utm_campaign equals"
+    CLICK_ID = "click_id", "Click id present (gclid, fbclid, …)"
+    DIRECT = "direct", "Direct (no referrer, no campaign)"
+
+
+class SourceRule(models.Model):
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="rules")
+    kind = models.CharField(max_length=24, choices=RuleKind.choices)
+    value = models.CharField(max_length=200, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.value}"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DniConfig(AppConfig):
+    name = "ringtrail.dni"
+    label = "dni"

@@ -1,0 +1,168 @@
+"""Lease stores: who holds which pool number, and when (DESIGN.md §4, DNI allocator).
+
+One contract, several stores (SQL here; Redis next). Rules every store follows:
+- sticky: a visitor whose lease still lives keeps its number, and the lease is extended;
+- new leases take the number whose last lease ended longest ago and whose cool-down is over,
+  so a number shown to one visitor is not shown to the next one straight away;
+- a number is held by at most one live lease (atomic under concurrency);
+- draining or released numbers are never handed out;
+- exhausted: the pool's fallback number, flagged overflow — or, when the pool opts in, the number
+  held longest is recycled and its leases marked so later matches are called ambiguous.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Protocol
+
+from django.db import transaction
+from django.db.models import F, Max
+
+from ringtrail.dni.models import Lease, Pool
+from ringtrail.numbers.models import NumberState, TrackingNumber
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    pool_id: int
+    account_id: int
+    hold: dt.timedelta
+    cooldown: dt.timedelta
+    recycle_oldest: bool
+    fallback_number_id: int | None
+
+    @classmethod
+    def of(cls, pool: Pool) -> PoolPlan:
+        return cls(
+            pool.pk,
+            pool.account_id,
+            dt.timedelta(minutes=pool.hold_minutes),
+            dt.timedelta(minutes=pool.cooldown_minutes),
+            pool.recycle_oldest,
+            pool.fallback_number_id,
+        )
+
+
+@dataclass(frozen=True)
+class Grant:
+    tracking_number_id: int | None
+    overflow: bool = False
+    recycled: bool = False
+
+
+@dataclass(frozen=True)
+class Holder:
+    session_id: str
+    visitor_id: str
+    recycled: bool
+
+
+class LeaseStore(Protocol):
+    def acquire(self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant: ...
+
+    def touch(self, account_id: int, session_id: str, now: dt.datetime) -> int: ...
+
+    def holders(self, tracking_number_id: int, at: dt.datetime) -> list[Holder]: ...
+
+
+class SqlLeaseStore:
+    """Leases as rows; one transaction per acquisition, serialised per pool by a row lock
+    (PostgreSQL ``SELECT … FOR UPDATE``; SQLite's write transactions are serial anyway)."""
+
+    def acquire(self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant:
+        with transaction.atomic():
+            Pool.objects.select_for_update().filter(pk=plan.pool_id).first()
+            kept = self._sticky(plan, visitor_id, session_id, now)
+            if kept is not None:
+                return kept
+            number_id = self._free_number(plan, now)
+            if number_id is not None:
+                self._lease(plan, number_id, visitor_id, session_id, now, recycled=False)
+                return Grant(number_id)
+            if plan.recycle_oldest:
+                recycled = self._recycle(plan, visitor_id, session_id, now)
+                if recycled is not None:
+                    return recycled
+        return Grant(plan.fallback_number_id, overflow=True)
+
+    def touch(self, account_id: int, session_id: str, now: dt.datetime) -> int:
+        live = Lease.objects.filter(
+            account_id=account_id, session_id=session_id, ends_at__gt=now
+        ).select_related("pool")
+        for lease in live:
+            lease.last_seen_at = now
+            lease.ends_at = now + dt.timedelta(minutes=lease.pool.hold_minutes)
+            lease.save(update_fields=["last_seen_at", "ends_at"])
+        return len(live)
+
+    def holders(self, tracking_number_id: int, at: dt.datetime) -> list[Holder]:
+        leases = Lease.objects.filter(
+            tracking_number_id=tracking_number_id, started_at__lte=at, ends_at__gt=at
+        ).order_by("started_at")
+        return [Holder(lease.session_id, lease.visitor_id, lease.recycled) for lease in leases]
+
+    def _sticky(self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant | None:
+        lease = (
+            Lease.objects.filter(pool_id=plan.pool_id, visitor_id=visitor_id, ends_at__gt=now)
+            .filter(tracking_number__pool_id=plan.pool_id, tracking_number__state=NumberState.ACTIVE)
+            .order_by("-ends_at")
+            .first()
+        )
+        if lease is None:
+            return None
+        if lease.session_id != session_id:
+            # Same visitor, new visit: the number stays, the new session gets its own lease history.
+            lease.ends_at = now
+            lease.save(update_fields=["ends_at"])
+            self._lease(plan, lease.tracking_number_id, visitor_id, session_id, now, recycled=lease.recycled)
+        else:
+            Lease.objects.filter(pk=lease.pk).update(last_seen_at=now, ends_at=now + plan.hold)
+        return Grant(lease.tracking_number_id, recycled=lease.recycled)
+
+    def _free_number(self, plan: PoolPlan, now: dt.datetime) -> int | None:
+        busy = Lease.objects.filter(pool_id=plan.pool_id, ends_at__gt=now - plan.cooldown).values(
+            "tracking_number_id"
+        )
+        free = (
+            TrackingNumber.objects.filter(pool_id=plan.pool_id, state=NumberState.ACTIVE)
+            .exclude(pk__in=busy)
+            .annotate(last_end=Max("leases__ends_at"))
+            .order_by(F("last_end").asc(nulls_first=True), "pk")
+            .values_list("pk", flat=True)
+        )
+        return free.first()
+
+    def _recycle(self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant | None:
+        oldest = (
+            Lease.objects.filter(
+                pool_id=plan.pool_id, ends_at__gt=now, tracking_number__state=NumberState.ACTIVE
+            )
+            .order_by("last_seen_at", "pk")
+            .first()
+        )
+        if oldest is None:
+            return None
+        Lease.objects.filter(pk=oldest.pk).update(ends_at=now, recycled=True)
+        self._lease(plan, oldest.tracking_number_id, visitor_id, session_id, now, recycled=True)
+        return Grant(oldest.tracking_number_id, recycled=True)
+
+    @staticmethod
+    def _lease(
+        plan: PoolPlan, number_id: int, visitor_id: str, session_id: str, now: dt.datetime, recycled: bool
+    ) -> None:
+        Lease.objects.create(
+            account_id=plan.account_id,
+            pool_id=plan.pool_id,
+            tracking_number_id=number_id,
+            visitor_id=visitor_id,
+            session_id=session_id,
+            started_at=now,
+            last_seen_at=now,
+            ends_at=now + plan.hold,
+            recycled=recycled,
+        )
+
+
+def lease_store() -> LeaseStore:
+    return SqlLeaseStore()

@@ -1,0 +1,178 @@
+"""The DNI session pipeline (DESIGN.md §2 flow 1): gate → classify → lease → record.
+
+Each step may stop the pipeline with a typed ``Drop`` reason, which is counted; a dropped request
+still gets a well-formed answer (the original numbers, or the fallback), never an error on the
+customer's page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import logging
+import secrets
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from ringtrail.accounts.models import Account
+from ringtrail.dni.leases import Grant, PoolPlan, lease_store
+from ringtrail.dni.models import Pool
+from ringtrail.dni.requests import SessionRequest
+from ringtrail.lib import ratelimit
+from ringtrail.lib.bots import is_bot
+from ringtrail.lib.phone import format_national, normalize_e164
+from ringtrail.numbers.models import NumberState, SwapTarget, TrackingNumber
+from ringtrail.sources import classify
+from ringtrail.sources.models import Source, SourceKind
+from ringtrail.visits import actions as visit_actions
+
+log = logging.getLogger(__name__)
+
+
+class Drop(enum.StrEnum):
+    BOT = "bot"
+    RATE_LIMITED = "rate_limited"
+    NO_SOURCE = "no_source"  # no online source (with a number) matched this visit
+    OVERFLOW = "overflow"  # pool exhausted: the fallback number was shown
+
+
+@dataclass
+class Outcome:
+    visitor: str
+    session: str
+    swaps: dict[str, dict[str, str]] = field(default_factory=dict)
+    ttl: int = 0
+    drop: Drop | None = None
+
+
+@dataclass(frozen=True)
+class Caller:
+    ip: str
+    user_agent: str
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(12)}"
+
+
+def handle(
+    account: Account, request: SessionRequest, caller: Caller, now: dt.datetime | None = None
+) -> Outcome:
+    now = now or timezone.now()
+    outcome = Outcome(visitor=request.visitor or new_id("v"), session=request.session or new_id("s"))
+    if is_bot(caller.user_agent):
+        return _dropped(account, outcome, Drop.BOT)
+    limited = not (
+        ratelimit.allow("dni-ip", caller.ip, settings.DNI_RATE_PER_IP_PER_MINUTE)
+        and ratelimit.allow("dni-key", account.public_key, settings.DNI_RATE_PER_KEY_PER_MINUTE)
+    )
+    visit = classify.parse_visit(request.url, request.referrer)
+    source = choose_source(account, outcome.visitor, visit, now)
+    if source is None:
+        visit_actions.record_visit(
+            account, outcome.visitor, outcome.session, request, visit, None, None, False, now
+        )
+        return _dropped(account, outcome, Drop.NO_SOURCE)
+    if limited:
+        grant = _fallback_for(source)
+        outcome.drop = Drop.RATE_LIMITED
+    else:
+        grant = assign_number(source, outcome.visitor, outcome.session, now)
+        outcome.drop = Drop.OVERFLOW if grant.overflow else None
+    visit_actions.record_visit(
+        account,
+        outcome.visitor,
+        outcome.session,
+        request,
+        visit,
+        source,
+        grant.tracking_number_id,
+        grant.overflow or limited,
+        now,
+    )
+    if grant.tracking_number_id is not None:
+        outcome.swaps = swaps_for(account, request.targets, grant.tracking_number_id)
+        outcome.ttl = _ttl(source)
+    if outcome.drop is not None:
+        _count(account, outcome.drop)
+    return outcome
+
+
+def choose_source(
+    account: Account, visitor_id: str, visit: classify.Visit, now: dt.datetime
+) -> Source | None:
+    """The first touch sticks for the cookie window, unless the new visit's source says last touch wins."""
+    sources = list(
+        Source.objects.filter(account=account, kind=SourceKind.ONLINE)
+        .prefetch_related("rules")
+        .order_by("position", "id")
+    )
+    rules = [classify.Rule(s.pk, r.kind, r.value) for s in sources for r in s.rules.all()]
+    matched_id = classify.classify(visit, rules)
+    matched = next((s for s in sources if s.pk == matched_id), None)
+    if matched is not None and matched.last_touch_wins:
+        return matched
+    window = dt.timedelta(days=account.cookie_window_days)
+    first = visit_actions.first_source(account, visitor_id, since=now - window)
+    return first or matched
+
+
+def assign_number(source: Source, visitor_id: str, session_id: str, now: dt.datetime) -> Grant:
+    pool = Pool.objects.filter(source=source).first()
+    if pool is not None:
+        return lease_store().acquire(PoolPlan.of(pool), visitor_id, session_id, now)
+    static = _static_number(source)
+    return Grant(static)
+
+
+def _static_number(source: Source) -> int | None:
+    return (
+        TrackingNumber.objects.filter(source=source, pool__isnull=True, state=NumberState.ACTIVE)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def _fallback_for(source: Source) -> Grant:
+    pool = Pool.objects.filter(source=source).first()
+    if pool is not None:
+        return Grant(pool.fallback_number_id, overflow=True)
+    return Grant(_static_number(source))
+
+
+def swaps_for(account: Account, seen: tuple[str, ...], number_id: int) -> dict[str, dict[str, str]]:
+    number = TrackingNumber.objects.filter(pk=number_id).values_list("number", flat=True).first()
+    if number is None:
+        return {}
+    targets = set(SwapTarget.objects.filter(account=account).values_list("number", flat=True))
+    found = {normalized for t in seen if (normalized := normalize_e164(t))}
+    wanted = found & targets if seen else targets
+    return {target: {"number": number, "formatted": format_national(number)} for target in sorted(wanted)}
+
+
+def _ttl(source: Source) -> int:
+    pool = Pool.objects.filter(source=source).first()
+    return pool.hold_minutes * 60 if pool else 0
+
+
+def _dropped(account: Account, outcome: Outcome, reason: Drop) -> Outcome:
+    outcome.drop = reason
+    _count(account, reason)
+    return outcome
+
+
+def _count(account: Account, reason: Drop) -> None:
+    key = f"rt:dni-drops:{account.pk}:{reason.value}"
+    try:
+        if not cache.add(key, 1, timeout=None):
+            cache.incr(key)
+    except Exception:
+        log.exception("could not count DNI drop %s", reason)
+
+
+def drop_counts(account: Account) -> dict[str, int]:
+    return {reason.value: int(cache.get(f"rt:dni-drops:{account.pk}:{reason.value}") or 0) for reason in Drop}

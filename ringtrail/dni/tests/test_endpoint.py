@@ -1,0 +1,180 @@
+"""The public DNI endpoints through real URL routing and database."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from ringtrail.dni.models import Lease, Pool
+from ringtrail.numbers.models import SwapTarget, TrackingNumber
+from ringtrail.sources.models import Source, SourceRule
+from ringtrail.testing import WiredAccount, wired_account
+from ringtrail.visits.models import PageView, Session, Visitor
+
+pytestmark = pytest.mark.django_db
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36"
+TARGET = "+14155550199"
+
+
+@dataclass
+class Site:
+    wired: WiredAccount
+    paid: Source
+    pool: Pool
+    numbers: list[TrackingNumber]
+    key: str
+
+
+@pytest.fixture
+def site() -> Site:
+    wired = wired_account()
+    SwapTarget.objects.create(account=wired.account, number=TARGET, label="Main line")
+    paid = Source.objects.create(account=wired.account, name="Google Ads (web)", medium="cpc", kind="online")
+    SourceRule.objects.create(source=paid, kind="click_id", value="gclid")
+    pool = Pool.objects.create(account=wired.account, source=paid, fallback_number=wired.tracking)
+    numbers = [
+        TrackingNumber.objects.create(
+            account=wired.account,
+            number=f"+1415555{7100 + i}",
+            connection=wired.connection,
+            pool=pool,
+            source=paid,
+            receiving_number=wired.receiving,
+        )
+        for i in range(2)
+    ]
+    return Site(wired, paid, pool, numbers, wired.account.public_key)
+
+
+def post(client: Client, site: Site, body: Any, path: str = "session", **headers: str) -> Any:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers.setdefault("HTTP_USER_AGENT", BROWSER)
+    return client.post(f"/dni/v1/{site.key}/{path}", raw, content_type="text/plain", **headers)
+
+
+def visit(
+    url: str = "https://acme.test/?gclid=G1&utm_source=google&utm_campaign=spring", **extra: Any
+) -> dict[str, Any]:
+    return {"url": url, "referrer": "https://www.google.com/", "targets": ["(415) 555-0199"], **extra}
+
+
+def test_paid_visit_gets_a_pool_number_and_its_touch_is_recorded(client: Client, site: Site) -> None:
+    response = post(client, site, visit(ga_client_id="123.456", ga_session_id="1700000000"))
+    assert response.status_code == 200
+    body = response.json()
+    swap = body["swaps"][TARGET]
+    assert swap["number"] in {n.number for n in site.numbers} and swap["formatted"].startswith("(415) 555-")
+    assert body["ttl"] == 900 and body["visitor"].startswith("v_") and body["session"].startswith("s_")
+    session = Session.objects.get(session_id=body["session"])
+    assert (session.source, session.click_ids, session.utm["utm_campaign"]) == (
+        site.paid,
+        {"gclid": "G1"},
+        "spring",
+    )
+    assert session.ga_client_id == "123.456" and not session.overflow
+    assert Visitor.objects.get(visitor_id=body["visitor"]).first_touch["click_ids"] == {"gclid": "G1"}
+
+
+def test_same_visitor_keeps_its_number_and_counts_page_views(client: Client, site: Site) -> None:
+    first = post(client, site, visit()).json()
+    again = post(
+        client, site, visit("https://acme.test/pricing", visitor=first["visitor"], session=first["session"])
+    )
+    assert again.json()["swaps"] == first["swaps"]
+    assert Session.objects.get(session_id=first["session"]).page_views == 2
+    assert PageView.objects.count() == 2
+
+
+def test_first_touch_sticks_for_a_returning_organic_visit(client: Client, site: Site) -> None:
+    first = post(client, site, visit()).json()
+    organic = {
+        "url": "https://acme.test/",
+        "referrer": "https://duckduckgo.com/",
+        "visitor": first["visitor"],
+    }
+    assert post(client, site, organic).json()["swaps"] == first["swaps"]
+
+
+def test_exhausted_pool_gives_the_fallback_and_flags_overflow(client: Client, site: Site) -> None:
+    for _ in range(2):
+        post(client, site, visit())
+    third = post(client, site, visit()).json()
+    assert third["swaps"][TARGET]["number"] == site.wired.tracking.number
+    assert Session.objects.get(session_id=third["session"]).overflow
+
+
+def test_unmatched_visit_and_bots_keep_the_original_number(client: Client, site: Site) -> None:
+    plain = post(client, site, {"url": "https://acme.test/", "referrer": ""}).json()
+    assert plain["swaps"] == {}
+    bot = post(client, site, visit(), HTTP_USER_AGENT="Mozilla/5.0 (compatible; Googlebot/2.1)").json()
+    headless = post(client, site, visit(), HTTP_USER_AGENT="Mozilla/5.0 HeadlessChrome/156.0").json()
+    assert bot["swaps"] == headless["swaps"] == {} and not Lease.objects.exists()
+
+
+def test_heartbeat_extends_the_lease(client: Client, site: Site) -> None:
+    first = post(client, site, visit()).json()
+    before = Lease.objects.get().ends_at
+    response = post(client, site, {"visitor": first["visitor"], "session": first["session"]}, path="touch")
+    assert response.status_code == 204 and Lease.objects.get().ends_at >= before
+
+
+def test_amp_answers_phone_number(client: Client, site: Site) -> None:
+    response = client.get(
+        f"/dni/v1/{site.key}/amp",
+        {"client": "amp-abc123", "url": "https://acme.test/amp?gclid=1"},
+        HTTP_USER_AGENT=BROWSER,
+    )
+    assert set(response.json()) == {"phoneNumber", "formattedPhoneNumber"}
+
+
+def test_tracking_script_inlines_config(client: Client, site: Site) -> None:
+    response = client.get(f"/t/{site.key}.js")
+    assert response.status_code == 200 and response["Cache-Control"] == "public, max-age=60"
+    assert response["Content-Type"].startswith("application/javascript")
+    text = response.content.decode()
+    assert "__RINGTRAIL_CONFIG__" not in text and f"/dni/v1/{site.key}" in text and TARGET in text
+
+
+@pytest.mark.parametrize(
+    "body, status, reason",
+    [
+        (b"{not json", 400, "not JSON"),
+        (b"[]", 400, "object"),
+        ({"url": "https://a.test/", "colour": "red"}, 400, "colour"),
+        ({"url": "javascript:alert(1)"}, 400, "url"),
+        ({"url": "https://a.test/" + "x" * 3000}, 400, "url"),
+        ({"url": "https://a.test/", "visitor": "<script>"}, 400, "visitor"),
+        ({"url": "https://a.test/", "targets": ["1"] * 50}, 400, "targets"),
+        ({"url": "https://a.test/", "ga_client_id": "GA1<b>"}, 400, "ga_client_id"),
+        (b"\xff\xfe", 400, "not JSON"),
+        (b"x" * 20_000, 413, "limit"),
+    ],
+)
+def test_hostile_bodies_get_a_clear_4xx(
+    client: Client, site: Site, body: Any, status: int, reason: str
+) -> None:
+    response = post(client, site, body)
+    assert response.status_code == status and reason in response.content.decode()
+    assert not Session.objects.exists()
+
+
+def test_unknown_key_is_404_and_disallowed_origin_403(client: Client, site: Site) -> None:
+    assert client.post("/dni/v1/pk_nope/session", b"{}", content_type="text/plain").status_code == 404
+    assert client.get("/t/pk_nope.js").status_code == 404
+    site.wired.account.allowed_origins = "https://acme.test"
+    site.wired.account.save()
+    assert post(client, site, visit(), HTTP_ORIGIN="https://evil.test").status_code == 403
+    ok = post(client, site, visit(), HTTP_ORIGIN="https://acme.test")
+    assert ok.status_code == 200 and ok["Access-Control-Allow-Origin"] == "https://acme.test"
+
+
+def test_a_flood_degrades_to_the_fallback_never_an_error(client: Client, site: Site, settings: Any) -> None:
+    settings.DNI_RATE_PER_IP_PER_MINUTE = 3
+    answers = [post(client, site, visit()) for _ in range(6)]
+    assert all(a.status_code == 200 for a in answers)
+    assert answers[-1].json()["swaps"][TARGET]["number"] == site.wired.tracking.number
+    assert Lease.objects.count() <= 2

@@ -1,0 +1,160 @@
+"""Public DNI endpoints: the tracking script, the session call, the heartbeat, and AMP.
+
+Unauthenticated and hot: no Django session, auth or CSRF work (MachineEndpointsMiddleware), a
+bounded body, and a well-formed answer even when a step drops the request.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from ringtrail.accounts.models import Account
+from ringtrail.dni import session as pipeline
+from ringtrail.dni.leases import lease_store
+from ringtrail.dni.requests import BadRequest, SessionRequest, parse_session, parse_touch
+from ringtrail.numbers.models import SwapTarget
+from ringtrail.visits import actions as visit_actions
+
+SCRIPT = Path(__file__).parent / "static" / "ringtrail" / "tracker.min.js"
+CONFIG_TOKEN = "__RINGTRAIL_CONFIG__"  # noqa: S105 - a placeholder, not a secret
+HEARTBEAT_SECONDS = 60
+HIDE_MS = 1000
+
+
+@functools.cache
+def _script_source(mtime: float) -> str:
+    return SCRIPT.read_text()
+
+
+def _account(public_key: str) -> Account | None:
+    if not public_key.startswith("pk_") or len(public_key) > 40:
+        return None
+    return Account.objects.filter(public_key=public_key).first()
+
+
+def _cors(response: HttpResponse, request: HttpRequest, account: Account) -> HttpResponse:
+    origin = request.headers.get("Origin", "")
+    response["Access-Control-Allow-Origin"] = origin if origin and account.allowed_origins.strip() else "*"
+    response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+    response["Access-Control-Allow-Headers"] = "Content-Type"
+    response["Access-Control-Max-Age"] = "600"
+    response["Vary"] = "Origin"
+    return response
+
+
+def _refused(request: HttpRequest, account: Account | None) -> HttpResponse | None:
+    if account is None:
+        return JsonResponse({"error": "unknown public key"}, status=404)
+    origin = request.headers.get("Origin", "")
+    if origin and not account.origin_allowed(origin):
+        return JsonResponse({"error": f"origin {origin[:100]} is not allowed for this account"}, status=403)
+    return None
+
+
+def _client(request: HttpRequest) -> pipeline.Caller:
+    return pipeline.Caller(
+        ip=request.META.get("REMOTE_ADDR", ""), user_agent=request.headers.get("User-Agent", "")
+    )
+
+
+@require_GET
+def tracking_script(request: HttpRequest, public_key: str) -> HttpResponse:
+    account = _account(public_key)
+    if account is None:
+        return HttpResponse("// unknown Ringtrail key\n", status=404, content_type="application/javascript")
+    base = settings.PUBLIC_URL or f"{request.scheme}://{request.get_host()}"
+    config = {
+        "key": account.public_key,
+        "endpoint": f"{base}/dni/v1/{account.public_key}",
+        "targets": list(SwapTarget.objects.filter(account=account).values_list("number", flat=True)),
+        "attributes": ["data-phone"],
+        "cookieDays": account.cookie_window_days,
+        "heartbeatSeconds": HEARTBEAT_SECONDS,
+        "hideMs": HIDE_MS,
+        "rulesVersion": str(int(timezone.now().timestamp()) // 60),
+    }
+    source = _script_source(SCRIPT.stat().st_mtime).replace(CONFIG_TOKEN, json.dumps(config), 1)
+    response = HttpResponse(source, content_type="application/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=60"
+    return _cors(response, request, account)
+
+
+def _preflight(request: HttpRequest, account: Account) -> HttpResponse:
+    return _cors(HttpResponse(status=204), request, account)
+
+
+@csrf_exempt
+@require_http_methods(["POST", "OPTIONS"])
+def session(request: HttpRequest, public_key: str) -> HttpResponse:
+    account = _account(public_key)
+    refused = _refused(request, account)
+    if refused is not None or account is None:
+        return refused or HttpResponse(status=404)
+    if request.method == "OPTIONS":
+        return _preflight(request, account)
+    try:
+        parsed = parse_session(request.body)
+    except BadRequest as error:
+        return _cors(JsonResponse({"error": str(error)}, status=400), request, account)
+    outcome = pipeline.handle(account, parsed, _client(request))
+    body: dict[str, Any] = {
+        "visitor": outcome.visitor,
+        "session": outcome.session,
+        "swaps": outcome.swaps,
+        "ttl": outcome.ttl,
+    }
+    return _cors(JsonResponse(body), request, account)
+
+
+@csrf_exempt
+@require_http_methods(["POST", "OPTIONS"])
+def touch(request: HttpRequest, public_key: str) -> HttpResponse:
+    account = _account(public_key)
+    refused = _refused(request, account)
+    if refused is not None or account is None:
+        return refused or HttpResponse(status=404)
+    if request.method == "OPTIONS":
+        return _preflight(request, account)
+    try:
+        parsed = parse_touch(request.body)
+    except BadRequest as error:
+        return _cors(JsonResponse({"error": str(error)}, status=400), request, account)
+    now = timezone.now()
+    lease_store().touch(account.pk, parsed.session, now)
+    visit_actions.touch_session(account, parsed.session, now)
+    return _cors(HttpResponse(status=204), request, account)
+
+
+@require_GET
+def amp(request: HttpRequest, public_key: str) -> HttpResponse:
+    """AMP's amp-call-tracking: ``{phoneNumber, formattedPhoneNumber}`` for the page's client id."""
+    account = _account(public_key)
+    refused = _refused(request, account)
+    if refused is not None or account is None:
+        return refused or HttpResponse(status=404)
+    client = "".join(ch for ch in request.GET.get("client", "") if ch.isalnum() or ch in "_-")[:64]
+    try:
+        parsed = SessionRequest(
+            visitor=f"amp_{client}" if len(client) >= 4 else None,
+            session=f"amp_{client}" if len(client) >= 4 else None,
+            url=request.GET.get("url", "")[:2048] or "https://amp.invalid/",
+            referrer=request.GET.get("referrer", "")[:2048],
+            targets=(),
+            ga_client_id="",
+            ga_session_id="",
+        )
+        outcome = pipeline.handle(account, parsed, _client(request))
+    except BadRequest as error:
+        return _cors(JsonResponse({"error": str(error)}, status=400), request, account)
+    swap = next(iter(outcome.swaps.values()), None)
+    body = {"phoneNumber": swap["number"], "formattedPhoneNumber": swap["formatted"]} if swap else {}
+    return _cors(JsonResponse(body), request, account)
