@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
-from ringtrail.calls import caller_area, lifecycle
+from ringtrail.calls import attribution, caller_area, lifecycle
 from ringtrail.calls.models import Call, CallEvent
 from ringtrail.carriers.base import CallbackEvent, InboundCall
 from ringtrail.lib.fast_insert import insert_unless_conflict
@@ -24,6 +26,8 @@ class InboundRecord:
     response_body: str
     response_content_type: str
     routing_note: str = ""
+    # When we answered; a spooled call replayed later keeps its real start (and attribution) time.
+    received_at: dt.datetime = dataclasses.field(default_factory=timezone.now)
 
 
 def existing_call(carrier: str, call_id: str) -> Call | None:
@@ -99,7 +103,11 @@ def _call_fields(record: InboundRecord) -> dict[str, Any]:
         "customer_country": area.country,
         "customer_time_zone": area.time_zone,
         "caller_area_origin": area.origin,
+        "start_time": record.received_at,
         "first_call": not repeat,
+        **attribution.attribute(
+            route, record.connection.account_id, inbound.from_number, timezone.now()
+        ).call_fields(),
         "routing_note": record.routing_note,
         "response_body": record.response_body,
         "response_content_type": record.response_content_type,

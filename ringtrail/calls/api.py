@@ -12,7 +12,7 @@ from ringtrail.accounts.access import get_owned
 from ringtrail.accounts.api_auth import principal
 from ringtrail.calls.models import Call, Outcome
 from ringtrail.calls.queries import CallFilter, calls_for
-from ringtrail.lib.api import page_of
+from ringtrail.lib.api import Id, page_of
 
 router = Router(tags=["calls"])
 
@@ -62,8 +62,8 @@ class CallPage(Schema):
 class CallQuery(Schema):
     start_date: dt.date | None = None
     end_date: dt.date | None = None
-    source_id: int | None = None
-    tracking_number_id: int | None = None
+    source_id: Id | None = None
+    tracking_number_id: Id | None = None
     outcome: Outcome | None = None
     caller: str | None = Field(None, max_length=64)
     page: int = Field(1, ge=1, le=100_000)

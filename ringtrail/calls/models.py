@@ -19,6 +19,15 @@ class Outcome(models.TextChoices):
     VOICEMAIL = "voicemail", "Voicemail"
 
 
+class Attribution(models.TextChoices):
+    EXACT = "exact", "Exact (one visit held the number)"
+    AMBIGUOUS = "ambiguous", "Ambiguous (several candidate visits)"
+    CALLER_HISTORY = "caller_history", "Caller history (repeat caller's earlier visit)"
+    OVERFLOW = "overflow", "Overflow (pool exhausted: source known, visit unknown)"
+    STATIC = "static", "Static (offline source)"
+    NONE = "", "Not attributed"
+
+
 class Call(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="calls")
     carrier = models.CharField(max_length=16)
@@ -50,6 +59,15 @@ class Call(models.Model):
     recording_urls = models.JSONField(default=list, blank=True)
     voicemail_url = models.CharField(max_length=500, blank=True)
     routing_note = models.CharField(max_length=200, blank=True)
+    attribution = models.CharField(max_length=16, choices=Attribution.choices, blank=True)
+    visit_session = models.ForeignKey(
+        "visits.Session", null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
+    # Session ids that could have made an ambiguous call, most likely first.
+    attribution_candidates = models.JSONField(default=list, blank=True)
+    # Snapshots, so the call keeps its story even after visits are pruned.
+    touch = models.JSONField(default=dict, blank=True)
+    first_touch = models.JSONField(default=dict, blank=True)
     # The exact response we gave, so a repeated webhook gets the same answer.
     response_body = models.TextField(blank=True)
     response_content_type = models.CharField(max_length=64, default="text/xml")

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from django.db.models import Model, QuerySet
-from ninja import Schema
+from ninja import Field, Schema
 from ninja.errors import HttpError
 from pydantic import ConfigDict
 
 from ringtrail.lib.phone import is_sip_uri, normalize_e164
 
 M = TypeVar("M", bound=Model)
+# Database ids are signed 64-bit; a larger number in a filter would crash the driver, not match nothing.
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 T = TypeVar("T")
 MAX_PER_PAGE = 250
 

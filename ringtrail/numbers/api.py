@@ -15,6 +15,7 @@ from ringtrail.accounts.access import Principal, get_owned, require_write, scope
 from ringtrail.accounts.api_auth import principal
 from ringtrail.carriers.models import CarrierConnection
 from ringtrail.lib.api import (
+    Id,
     Page,
     StrictSchema,
     apply_fields,
@@ -115,8 +116,8 @@ class TrackingIn(StrictSchema):
 
 
 class TrackingPatch(StrictSchema):
-    source_id: int | None = None
-    receiving_number_id: int | None = None
+    source_id: Id | None = None
+    receiving_number_id: Id | None = None
     whisper_text: str | None = Field(None, max_length=500)
     record_calls: bool | None = None
     state: State | None = None

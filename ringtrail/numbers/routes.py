@@ -44,6 +44,8 @@ class RouteSnapshot:
     source_id: int | None
     source_name: str
     medium: str
+    pool_id: int | None = None  # a DNI pool number: the visit is found by who held it
+    fallback_of_pool_id: int | None = None  # a pool's overflow number: source known, visit not
 
     @property
     def routes_calls(self) -> bool:
@@ -84,7 +86,15 @@ def snapshot_route(number: TrackingNumber) -> RouteSnapshot:
         source_id=source.pk if source else None,
         source_name=source.name if source else "",
         medium=source.medium if source else "",
+        pool_id=number.pool_id,
+        fallback_of_pool_id=_pool_falling_back_to(number),
     )
+
+
+def _pool_falling_back_to(number: TrackingNumber) -> int | None:
+    from ringtrail.dni.models import Pool
+
+    return Pool.objects.filter(fallback_number=number).values_list("pk", flat=True).first()
 
 
 def load_connection(kind: str, account_sid: str) -> ConnectionSnapshot | None:

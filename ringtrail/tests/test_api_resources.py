@@ -165,3 +165,15 @@ def test_rotated_secret_takes_effect_at_once(
     assert signed_post(client, acme, "/carriers/twilio/voice", voice_params(acme)).status_code == 403
     acme.auth_token = "a-brand-new-token"
     assert signed_post(client, acme, "/carriers/twilio/voice", voice_params(acme)).status_code == 200
+
+
+def test_ids_beyond_64_bits_are_422_not_a_crash(
+    client: Client, acme: WiredAccount, auth: dict[str, str]
+) -> None:
+    # Found by the schemathesis fuzzing: the driver cannot even bind such a number.
+    big = 2**70
+    for query in (f"source_id={big}", f"tracking_number_id={big}"):
+        assert client.get(f"/api/v1/calls?{query}", **auth).status_code == 422
+    body = {"number": "+14155550143", "connection_id": big}
+    assert post(client, "/api/v1/tracking-numbers", body, auth).status_code == 422
+    assert client.get(f"/api/v1/sources/{big}", **auth).status_code == 404
