@@ -49,6 +49,22 @@ class CallOut(Schema):
     recordings: list[str]
     voicemail_url: str
     routing_note: str
+    attribution: str = Field(description="exact | ambiguous | caller_history | overflow | static | ''")
+    attribution_candidates: list[str]
+    landing_page_url: str
+    referring_url: str
+    utm_source: str
+    utm_medium: str
+    utm_campaign: str
+    utm_term: str
+    utm_content: str
+    gclid: str
+    fbclid: str
+    msclkid: str
+    click_ids: dict[str, str]
+    ga_client_id: str
+    visit_session: str | None
+    first_touch: dict[str, Any]
 
 
 class CallPage(Schema):
@@ -103,6 +119,28 @@ def serialize(call: Call) -> dict[str, Any]:
         "recordings": list(call.recording_urls),
         "voicemail_url": call.voicemail_url,
         "routing_note": call.routing_note,
+        **_visit_fields(call),
+    }
+
+
+def _visit_fields(call: Call) -> dict[str, Any]:
+    touch = call.touch or {}
+    utm = touch.get("utm") or {}
+    clicks = touch.get("click_ids") or {}
+    return {
+        "attribution": call.attribution,
+        "attribution_candidates": list(call.attribution_candidates),
+        "landing_page_url": touch.get("landing_url", ""),
+        "referring_url": touch.get("referrer", ""),
+        **{
+            key: utm.get(key, "")
+            for key in ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+        },
+        **{key: clicks.get(key, "") for key in ("gclid", "fbclid", "msclkid")},
+        "click_ids": dict(clicks),
+        "ga_client_id": touch.get("ga_client_id", ""),
+        "visit_session": touch.get("session_id"),
+        "first_touch": dict(call.first_touch or {}),
     }
 
 
