@@ -126,6 +126,7 @@ class TrackingPatch(StrictSchema):
 class TrackingOut(Schema):
     id: int
     number: str
+    pool_id: int | None
     connection_id: int
     source_id: int | None
     receiving_number_id: int | None

@@ -3,30 +3,66 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Literal
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
+from pydantic import model_validator
 
 from ringtrail.accounts.access import get_owned, require_write, scoped
 from ringtrail.accounts.api_auth import principal
 from ringtrail.lib.api import Page, StrictSchema, apply_fields, page_of
-from ringtrail.sources.models import Source
+from ringtrail.sources.models import RuleKind, Source, SourceRule
 
 router = Router(tags=["sources"])
+
+
+MAX_RULES = 50
+MAX_PATTERN = 200
+
+
+class RuleIn(StrictSchema):
+    kind: RuleKind
+    value: str = Field("", max_length=MAX_PATTERN)
+
+    @model_validator(mode="after")
+    def _valid_value(self) -> RuleIn:
+        if self.kind == RuleKind.LANDING_REGEX:
+            try:
+                re.compile(self.value)
+            except re.error as exc:
+                raise ValueError(f"value: not a valid regular expression ({exc})") from exc
+        if self.kind != RuleKind.DIRECT and not self.value:
+            raise ValueError(f"value: required for a {self.kind.value} rule")
+        return self
 
 
 class SourceIn(StrictSchema):
     name: str = Field(min_length=1, max_length=120)
     medium: str = Field("", max_length=60)
-    kind: Literal["offline"] = Field("offline", description="'online' sources arrive with DNI")
+    kind: Literal["offline", "online"] = Field(
+        "offline", description="online sources are chosen by rules (DNI)"
+    )
+    position: int = Field(0, ge=0, le=10_000, description="online sources are tried in this order")
+    last_touch_wins: bool = False
+    rules: list[RuleIn] = Field(default_factory=list, max_length=MAX_RULES)
 
 
 class SourcePatch(StrictSchema):
     name: str | None = Field(None, min_length=1, max_length=120)
     medium: str | None = Field(None, max_length=60)
+    kind: Literal["offline", "online"] | None = None
+    position: int | None = Field(None, ge=0, le=10_000)
+    last_touch_wins: bool | None = None
+    rules: list[RuleIn] | None = Field(None, max_length=MAX_RULES, description="replaces all rules")
+
+
+class RuleOut(Schema):
+    kind: str
+    value: str
 
 
 class SourceOut(Schema):
@@ -34,13 +70,26 @@ class SourceOut(Schema):
     name: str
     medium: str
     kind: str
+    position: int
+    last_touch_wins: bool
+    rules: list[RuleOut]
     created_at: dt.datetime
 
+    @staticmethod
+    def resolve_rules(source: Source) -> list[dict[str, str]]:
+        return [{"kind": r.kind, "value": r.value} for r in source.rules.all()]
 
-def _save(source: Source) -> Source:
+
+def _save(source: Source, rules: list[dict[str, str]] | None = None) -> Source:
     try:
         with transaction.atomic():
             source.save()
+            if rules is not None:
+                source.rules.all().delete()
+                SourceRule.objects.bulk_create(
+                    SourceRule(source=source, kind=r["kind"], value=r["value"], position=i)
+                    for i, r in enumerate(rules)
+                )
     except IntegrityError as exc:
         raise HttpError(409, "name: a source with this name already exists") from exc
     return source
@@ -56,7 +105,9 @@ def list_sources(request: HttpRequest, page: int = 1, per_page: int = 50) -> dic
 def create_source(request: HttpRequest, payload: SourceIn) -> Status[Source]:
     who = principal(request)
     require_write(who)
-    return Status(201, _save(Source(account=who.account, **payload.dict())))
+    fields = payload.dict()
+    rules = fields.pop("rules")
+    return Status(201, _save(Source(account=who.account, **fields), rules))
 
 
 @router.get("/{int:source_id}", response=SourceOut)
@@ -69,8 +120,10 @@ def update_source(request: HttpRequest, source_id: int, payload: SourcePatch) ->
     who = principal(request)
     source = get_owned(who, Source, pk=source_id)
     require_write(who)
-    apply_fields(source, payload.dict(exclude_none=True))
-    return _save(source)
+    fields = payload.dict(exclude_none=True)
+    rules = fields.pop("rules", None)
+    apply_fields(source, fields)
+    return _save(source, rules)
 
 
 @router.delete("/{int:source_id}", response={204: None})

@@ -12,6 +12,9 @@ from django.test import Client
 from ringtrail.accounts.actions import create_api_key, revoke_api_key
 from ringtrail.accounts.models import Role
 from ringtrail.calls.models import Call
+from ringtrail.dni.models import Pool
+from ringtrail.numbers.models import SwapTarget
+from ringtrail.sources.models import Source
 from ringtrail.testing import WiredAccount
 
 pytestmark = pytest.mark.django_db
@@ -28,16 +31,18 @@ class Endpoint:
         return self.method != "get"
 
 
-def _one(kind: str) -> Callable[[WiredAccount, Call], str]:
+def _one(kind: str, suffix: str = "") -> Callable[[WiredAccount, Call], str]:
     def path(w: WiredAccount, call: Call) -> str:
         ids = {
-            "carrier-connections": w.connection.pk,
-            "sources": w.source.pk,
-            "receiving-numbers": w.receiving.pk,
-            "tracking-numbers": w.tracking.pk,
-            "calls": call.pk,
+            "carrier-connections": lambda: w.connection.pk,
+            "sources": lambda: w.source.pk,
+            "receiving-numbers": lambda: w.receiving.pk,
+            "tracking-numbers": lambda: w.tracking.pk,
+            "calls": lambda: call.pk,
+            "swap-targets": lambda: SwapTarget.objects.get(account=w.account).pk,
+            "pools": lambda: Pool.objects.get(account=w.account).pk,
         }
-        return f"/api/v1/{kind}/{ids[kind]}"
+        return f"/api/v1/{kind}/{ids[kind]()}{suffix}"
 
     return path
 
@@ -71,6 +76,18 @@ for _kind in BODIES:
         Endpoint("patch", _one(_kind), PATCHES[_kind]),
         Endpoint("delete", _one(_kind)),
     ]
+ENDPOINTS += [
+    Endpoint("get", _all("swap-targets")),
+    Endpoint("post", _all("swap-targets"), lambda w: {"number": "+14155550177", "label": "Footer"}),
+    Endpoint("delete", _one("swap-targets")),
+    Endpoint("get", _all("pools")),
+    Endpoint("post", _all("pools"), lambda w: {"source_id": w.source.pk, "hold_minutes": 20}),
+    Endpoint("get", _one("pools")),
+    Endpoint("get", _one("pools", "/advice")),
+    Endpoint("patch", _one("pools"), lambda w: {"hold_minutes": 30, "number_ids": [w.tracking.pk]}),
+    Endpoint("delete", _one("pools")),
+    Endpoint("get", _all("tracking-code")),
+]
 OBJECT_ENDPOINTS = [e for e in ENDPOINTS if e.path.__name__ == "path"]
 
 
@@ -93,6 +110,10 @@ def send(client: Client, endpoint: Endpoint, wired: WiredAccount, call: Call, au
 
 @pytest.fixture
 def calls(acme: WiredAccount, rival: WiredAccount, make_call: Callable[..., Call]) -> tuple[Call, Call]:
+    for wired in (acme, rival):
+        SwapTarget.objects.create(account=wired.account, number="+14155550188")
+        web = Source.objects.create(account=wired.account, name="Web", kind="online")
+        Pool.objects.create(account=wired.account, source=web)
     return make_call(acme), make_call(rival)
 
 
@@ -149,9 +170,11 @@ def test_lists_only_show_own_rows(
     client: Client, acme: WiredAccount, rival: WiredAccount, calls: tuple[Call, Call]
 ) -> None:
     auth = bearer(acme)
-    for kind in ("carrier-connections", "sources", "receiving-numbers", "tracking-numbers"):
+    expected = {"carrier-connections": 1, "sources": 2, "receiving-numbers": 1, "tracking-numbers": 1}
+    expected |= {"swap-targets": 1, "pools": 1}
+    for kind, count in expected.items():
         body = client.get(f"/api/v1/{kind}", **auth).json()
-        assert body["total_records"] == 1, kind
+        assert body["total_records"] == count, kind
     assert [c["id"] for c in client.get("/api/v1/calls", **auth).json()["calls"]] == [calls[0].pk]
 
 
