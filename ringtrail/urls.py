@@ -3,6 +3,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
 from ringtrail.api import api
+from ringtrail.dashboard.views import demo_site
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -11,6 +12,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("demo/site/", demo_site, name="demo-site"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("carriers/", include("ringtrail.carriers.urls")),

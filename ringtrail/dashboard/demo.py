@@ -9,8 +9,9 @@ from django.db import transaction
 
 from ringtrail.accounts.models import Account, Membership, Role
 from ringtrail.carriers.models import CarrierConnection
-from ringtrail.numbers.models import ReceivingNumber, TrackingNumber
-from ringtrail.sources.models import Source
+from ringtrail.dni.models import Pool
+from ringtrail.numbers.models import ReceivingNumber, SwapTarget, TrackingNumber
+from ringtrail.sources.models import Source, SourceKind, SourceRule
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "demo@ringtrail.local"
@@ -24,6 +25,9 @@ DEMO_NUMBERS = (
     ("+14155550102", "Radio KQED", "offline", True, "Radio caller"),
 )
 DEMO_DESK = "+14155550199"
+# DNI: the desk number is what the demo website prints; visitors from Google Ads see a pool number.
+DEMO_POOL = tuple(f"+1415555{n:04d}" for n in range(110, 116))
+DEMO_POOL_FALLBACK = "+14155550119"
 
 
 @dataclass(frozen=True)
@@ -65,4 +69,37 @@ def seed_demo() -> DemoAccount:
                 record_calls=record,
                 whisper_text=whisper,
             )
+    _seed_dni(account, connection, desk)
     return DemoAccount(account, DEMO_EMAIL, DEMO_PASSWORD)
+
+
+def _seed_dni(account: Account, connection: CarrierConnection, desk: ReceivingNumber) -> None:
+    SwapTarget.objects.get_or_create(account=account, number=DEMO_DESK, defaults={"label": "Main line"})
+    web, created = Source.objects.get_or_create(
+        account=account, name="Google Ads (website)", defaults={"medium": "cpc", "kind": SourceKind.ONLINE}
+    )
+    if created:
+        SourceRule.objects.create(source=web, kind="click_id", value="gclid")
+    fallback = _demo_number(account, connection, desk, DEMO_POOL_FALLBACK, web)
+    pool, _ = Pool.objects.get_or_create(account=account, source=web, defaults={"fallback_number": fallback})
+    for number in DEMO_POOL:
+        pooled = _demo_number(account, connection, desk, number, web)
+        if pooled.pool_id != pool.pk:
+            pooled.pool = pool
+            pooled.save(update_fields=["pool"])
+
+
+def _demo_number(
+    account: Account, connection: CarrierConnection, desk: ReceivingNumber, number: str, source: Source
+) -> TrackingNumber:
+    found = TrackingNumber.objects.filter(number=number).exclude(state="released").first()
+    if found is not None:
+        return found
+    return TrackingNumber.objects.create(
+        account=account,
+        number=number,
+        connection=connection,
+        source=source,
+        receiving_number=desk,
+        record_calls=True,
+    )

@@ -1,6 +1,7 @@
 """Lease stores: who holds which pool number, and when (DESIGN.md §4, DNI allocator).
 
-One contract, several stores (SQL here; Redis next). Rules every store follows:
+One contract, several stores (SQL here; Redis in ``leases_redis``), chosen by ``DNI_LEASE_STORE``.
+Rules every store follows:
 - sticky: a visitor whose lease still lives keeps its number, and the lease is extended;
 - new leases take the number whose last lease ended longest ago and whose cool-down is over,
   so a number shown to one visitor is not shown to the next one straight away;
@@ -16,6 +17,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import F, Max
 
@@ -164,5 +167,24 @@ class SqlLeaseStore:
         )
 
 
+_stores: dict[tuple[str, str], LeaseStore] = {}
+
+
 def lease_store() -> LeaseStore:
-    return SqlLeaseStore()
+    """The store chosen by ``DNI_LEASE_STORE``, one per process (the Redis client is thread-safe)."""
+    kind = getattr(settings, "DNI_LEASE_STORE", "sql")
+    url = getattr(settings, "REDIS_URL", "") or ""
+    store = _stores.get((kind, url))
+    if store is None:
+        store = _stores[(kind, url)] = _build(kind, url)
+    return store
+
+
+def _build(kind: str, url: str) -> LeaseStore:
+    if kind == "sql":
+        return SqlLeaseStore()
+    if kind == "redis" and url:
+        from ringtrail.dni.leases_redis import RedisLeaseStore  # here: it imports this module
+
+        return RedisLeaseStore.from_url(url)
+    raise ImproperlyConfigured(f"DNI_LEASE_STORE={kind!r} needs 'sql', or 'redis' with REDIS_URL set")

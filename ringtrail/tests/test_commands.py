@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from django.test import Client
 
 from ringtrail.accounts.models import Account, ApiKey, Membership
-from ringtrail.dashboard.demo import DEMO_ACCOUNT_SID, seed_demo
+from ringtrail.dashboard.demo import DEMO_ACCOUNT_SID, DEMO_POOL, seed_demo
 from ringtrail.numbers.models import TrackingNumber
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +61,10 @@ def test_demo_seed_is_idempotent_and_wired_for_the_simulator() -> None:
     seed_demo()
     assert Account.objects.filter(slug="demo").count() == 1
     numbers = TrackingNumber.objects.filter(account__slug="demo")
-    assert numbers.count() == 3 and {n.connection.account_sid for n in numbers} == {DEMO_ACCOUNT_SID}
+    assert numbers.count() == 3 + len(DEMO_POOL) + 1 and {n.connection.account_sid for n in numbers} == {
+        DEMO_ACCOUNT_SID
+    }
+    assert TrackingNumber.objects.filter(pool__source__name="Google Ads (website)").count() == len(DEMO_POOL)
 
 
 def test_production_mode_refuses_the_default_secret_key() -> None:
@@ -77,3 +80,10 @@ def test_production_mode_refuses_the_default_secret_key() -> None:
         [sys.executable, "-m", "ringtrail", "check"], env=env, capture_output=True, timeout=60
     )
     assert ok.returncode == 0, ok.stderr
+
+
+def test_demo_site_carries_the_tracking_code(client: Client) -> None:
+    assert client.get("/demo/site/").status_code == 404
+    demo = seed_demo()
+    html = client.get("/demo/site/").content.decode()
+    assert f'src="/t/{demo.account.public_key}.js"' in html and "(415) 555-0199" in html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,9 @@ BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko
 TARGET = "+14155550199"
 
 
+_sites = itertools.count()
+
+
 @dataclass
 class Site:
     wired: WiredAccount
@@ -27,7 +31,8 @@ class Site:
 
 
 def make_site() -> Site:
-    wired = wired_account()
+    n = next(_sites)
+    wired = wired_account(tracking=f"+1415555{100 + n:04d}")
     SwapTarget.objects.create(account=wired.account, number=TARGET, label="Main line")
     paid = Source.objects.create(account=wired.account, name="Google Ads (web)", medium="cpc", kind="online")
     SourceRule.objects.create(source=paid, kind="click_id", value="gclid")
@@ -35,7 +40,7 @@ def make_site() -> Site:
     numbers = [
         TrackingNumber.objects.create(
             account=wired.account,
-            number=f"+1415555{7100 + i}",
+            number=f"+1415555{7000 + 10 * n + i}",
             connection=wired.connection,
             pool=pool,
             source=paid,

@@ -1,16 +1,23 @@
 """The lease store contract (DESIGN.md §4): sticky, least-recently-released first, cool-down, draining
-numbers never shown, fallback on exhaustion, opt-in recycling, and no number held twice at once."""
+numbers never shown, fallback on exhaustion, opt-in recycling, and no number held twice at once.
+
+Every test runs against both stores: SQL and Redis (a real server; set RINGTRAIL_SKIP_REDIS=1 to skip)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+import redis
 from django.db import connection
 
-from ringtrail.dni.leases import PoolPlan, SqlLeaseStore
+from ringtrail.dni.leases import LeaseStore, PoolPlan, SqlLeaseStore, lease_store
+from ringtrail.dni.leases_redis import RedisLeaseStore
 from ringtrail.dni.models import Lease, Pool
 from ringtrail.numbers.models import TrackingNumber
 from ringtrail.sources.models import Source
@@ -41,9 +48,38 @@ def make_pool(wired: WiredAccount, size: int, **options: object) -> tuple[Pool, 
     return pool, numbers
 
 
-@pytest.fixture
-def store() -> SqlLeaseStore:
-    return SqlLeaseStore()
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(params=["sql", "redis"])
+def store(request: pytest.FixtureRequest) -> Iterator[LeaseStore]:
+    if request.param == "sql":
+        yield SqlLeaseStore()
+        return
+    yield from _redis_store()
+
+
+def _redis_store() -> Iterator[LeaseStore]:
+    """A store under a key prefix of its own, whose keys are deleted afterwards."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:
+        if os.environ.get("RINGTRAIL_SKIP_REDIS") == "1":
+            pytest.skip(f"Redis unreachable at {REDIS_URL} and RINGTRAIL_SKIP_REDIS=1")
+        pytest.fail(f"Redis unreachable at {REDIS_URL} ({exc}); start it or set RINGTRAIL_SKIP_REDIS=1")
+    prefix = f"rt-test:{uuid.uuid4().hex}:"
+    try:
+        yield RedisLeaseStore(client, prefix)
+    finally:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=500))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+def sessions_holding(store: LeaseStore, number_id: int, at: dt.datetime) -> list[tuple[str, bool]]:
+    return [(h.session_id, h.recycled) for h in store.holders(number_id, at)]
 
 
 @pytest.fixture
@@ -56,24 +92,28 @@ def pool_of(db: None) -> Callable[..., tuple[PoolPlan, list[TrackingNumber], Tra
     return make
 
 
-def test_each_visitor_gets_a_different_number_then_the_fallback(
-    store: SqlLeaseStore, pool_of: Callable
-) -> None:
+def test_each_visitor_gets_a_different_number_then_the_fallback(store: LeaseStore, pool_of: Callable) -> None:
     plan, numbers, fallback = pool_of(3)
     grants = [store.acquire(plan, f"v{i}", f"s{i}", T0) for i in range(4)]
     assert {g.tracking_number_id for g in grants[:3]} == {n.pk for n in numbers}
     assert grants[3].tracking_number_id == fallback.pk and grants[3].overflow
 
 
-def test_sticky_for_the_same_visitor_while_the_lease_lives(store: SqlLeaseStore, pool_of: Callable) -> None:
+def test_sticky_for_the_same_visitor_while_the_lease_lives(store: LeaseStore, pool_of: Callable) -> None:
     plan, _, _ = pool_of(3)
     first = store.acquire(plan, "v1", "s1", T0)
     assert store.acquire(plan, "v1", "s1", T0 + 5 * MIN) == first
     assert store.acquire(plan, "v1", "s2", T0 + 6 * MIN).tracking_number_id == first.tracking_number_id
-    assert Lease.objects.filter(session_id="s2").exists()
+    if isinstance(store, SqlLeaseStore):
+        assert Lease.objects.filter(session_id="s2").exists()
+    # The new session has its own lease: it, not the first one, holds the number from then on.
+    number = first.tracking_number_id
+    assert number is not None
+    assert sessions_holding(store, number, T0 + 5 * MIN) == [("s1", False)]
+    assert sessions_holding(store, number, T0 + 7 * MIN) == [("s2", False)]
 
 
-def test_least_recently_released_first_and_cooldown(store: SqlLeaseStore, pool_of: Callable) -> None:
+def test_least_recently_released_first_and_cooldown(store: LeaseStore, pool_of: Callable) -> None:
     plan, _, _ = pool_of(2, hold_minutes=15, cooldown_minutes=5)
     a = store.acquire(plan, "v1", "s1", T0).tracking_number_id
     b = store.acquire(plan, "v2", "s2", T0 + MIN).tracking_number_id
@@ -83,7 +123,7 @@ def test_least_recently_released_first_and_cooldown(store: SqlLeaseStore, pool_o
     assert store.acquire(plan, "v5", "s5", T0 + 22 * MIN).tracking_number_id == b
 
 
-def test_heartbeat_keeps_a_lease_alive(store: SqlLeaseStore, pool_of: Callable) -> None:
+def test_heartbeat_keeps_a_lease_alive(store: LeaseStore, pool_of: Callable) -> None:
     plan, _, _ = pool_of(1)
     store.acquire(plan, "v1", "s1", T0)
     assert store.touch(plan.account_id, "s1", T0 + 14 * MIN) == 1
@@ -91,7 +131,7 @@ def test_heartbeat_keeps_a_lease_alive(store: SqlLeaseStore, pool_of: Callable) 
     assert store.touch(plan.account_id, "s1", T0 + 40 * MIN) == 0  # expired: nothing to extend
 
 
-def test_draining_and_released_numbers_are_never_handed_out(store: SqlLeaseStore, pool_of: Callable) -> None:
+def test_draining_and_released_numbers_are_never_handed_out(store: LeaseStore, pool_of: Callable) -> None:
     plan, numbers, _ = pool_of(3)
     TrackingNumber.objects.filter(pk=numbers[0].pk).update(state="draining")
     TrackingNumber.objects.filter(pk=numbers[1].pk).update(state="released")
@@ -99,15 +139,18 @@ def test_draining_and_released_numbers_are_never_handed_out(store: SqlLeaseStore
     assert store.acquire(plan, "v2", "s2", T0).overflow
 
 
-def test_recycling_is_opt_in_and_marks_both_leases(store: SqlLeaseStore, pool_of: Callable) -> None:
+def test_recycling_is_opt_in_and_marks_both_leases(store: LeaseStore, pool_of: Callable) -> None:
     plan, numbers, _ = pool_of(1, recycle_oldest=True)
     store.acquire(plan, "v1", "s1", T0)
     grant = store.acquire(plan, "v2", "s2", T0 + MIN)
     assert grant.tracking_number_id == numbers[0].pk and grant.recycled and not grant.overflow
-    assert set(Lease.objects.values_list("recycled", flat=True)) == {True}
+    if isinstance(store, SqlLeaseStore):
+        assert set(Lease.objects.values_list("recycled", flat=True)) == {True}
+    assert sessions_holding(store, numbers[0].pk, T0 + dt.timedelta(seconds=30)) == [("s1", True)]
+    assert sessions_holding(store, numbers[0].pk, T0 + 2 * MIN) == [("s2", True)]
 
 
-def test_holders_at_a_moment(store: SqlLeaseStore, pool_of: Callable) -> None:
+def test_holders_at_a_moment(store: LeaseStore, pool_of: Callable) -> None:
     plan, numbers, _ = pool_of(1)
     store.acquire(plan, "v1", "s1", T0)
     number = numbers[0].pk
@@ -117,9 +160,11 @@ def test_holders_at_a_moment(store: SqlLeaseStore, pool_of: Callable) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_visitors_never_share_a_number(store: SqlLeaseStore) -> None:
-    if connection.vendor == "sqlite" and connection.settings_dict["NAME"].startswith(
-        ("file:memorydb", ":memory:")
+def test_concurrent_visitors_never_share_a_number(store: LeaseStore) -> None:
+    if (
+        isinstance(store, SqlLeaseStore)
+        and connection.vendor == "sqlite"
+        and connection.settings_dict["NAME"].startswith(("file:memorydb", ":memory:"))
     ):
         pytest.skip("needs a file or server database for real concurrency")
     wired = wired_account()
@@ -145,3 +190,23 @@ def test_concurrent_visitors_never_share_a_number(store: SqlLeaseStore) -> None:
     pooled = [g for g in grants if g != wired.tracking.pk]
     assert len(pooled) == len(set(pooled)) == 10
     assert grants.count(wired.tracking.pk) == 6
+
+
+def test_redis_keys_expire_but_outlive_the_lease(pool_of: Callable) -> None:
+    plan, _, _ = pool_of(2)
+    for redis_store in _redis_store():
+        assert isinstance(redis_store, RedisLeaseStore)
+        redis_store.acquire(plan, "v1", "s1", T0)
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(match=f"{redis_store.prefix}*"))
+        ttls = {key: client.ttl(key) for key in keys if not key.endswith(b"lease:seq")}
+        assert ttls and all(ttl >= 15 * 60 for ttl in ttls.values()), ttls
+        client.close()
+
+
+def test_lease_store_follows_the_setting(settings: Any) -> None:
+    settings.DNI_LEASE_STORE = "sql"
+    assert isinstance(lease_store(), SqlLeaseStore)
+    assert lease_store() is lease_store()
+    settings.DNI_LEASE_STORE, settings.REDIS_URL = "redis", REDIS_URL
+    assert isinstance(lease_store(), RedisLeaseStore)

@@ -64,6 +64,7 @@ class Command(BaseCommand):
                     f"  Email:     {demo.email}",
                     f"  Password:  {demo.password}",
                     f"  API docs:  {base_url}/api/v1/docs",
+                    f"  DNI:       {base_url}/demo/site/?gclid=test  (a sample customer page)",
                     f"  Try:       ringtrail simulate call --to {DEMO_NUMBERS[0][0]} --from +12125550143",
                     "",
                 ]

@@ -1,0 +1,224 @@
+"""The Redis lease store: the same contract as ``SqlLeaseStore`` (see ``leases.py``), kept in Redis.
+
+Pool configuration (which numbers are active in a pool, the fallback number) stays in the database;
+Redis holds only lease state. Every decision runs inside one Lua script, so concurrent visitors across
+processes never hold the same number at once. Times are epoch seconds computed by the caller: the
+scripts never read Redis's clock, so fixed clocks in tests behave like the SQL store.
+
+Keys, under a prefix (default ``rt:dni:``):
+- ``lease:seq``                  counter for lease ids
+- ``lease:{id}``                 hash: p(ool) n(umber) v(isitor) s(ession) st(art) ls (last seen),
+                                 end, hold, r(ecycled)
+- ``n:{number}:cur``             id of the number's latest lease
+- ``n:{number}:hist``            sorted set of lease ids by start, read by ``holders``
+- ``p:{pool}:ends``              sorted set of numbers by their last lease end (busy, cool-down, LRU order)
+- ``p:{pool}:v:{visitor}``       id of the visitor's latest lease in the pool (stickiness)
+- ``s:{account}:{session}``      set of the session's lease ids (heartbeats)
+
+Keys are built inside the scripts, so this needs a single Redis (not Redis Cluster).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import redis
+
+from ringtrail.dni.leases import Grant, Holder, PoolPlan
+from ringtrail.numbers.models import NumberState, TrackingNumber
+
+DEFAULT_PREFIX = "rt:dni:"
+# Lease history answers "who held this number then?" for calls arriving up to a week after a visit.
+RETENTION_SECONDS = 7 * 24 * 3600
+# History entries are trimmed by start; generous so that a very long-lived lease is not dropped.
+HISTORY_TRIM_SECONDS = 30 * 24 * 3600
+
+_HELPERS = """
+local P = ARGV[1]
+local function keep(key, ttl)
+  -- Only ever lengthen a TTL: a live lease elsewhere may need the key longer than this write does.
+  if redis.call('TTL', key) < ttl then redis.call('EXPIRE', key, ttl) end
+end
+local function extend(now, retention, pool, number, visitor_key, session_key, lease_key, ends)
+  local live = math.ceil(ends - now) + 60
+  local kept = math.ceil(ends - now) + retention
+  keep(lease_key, kept)
+  keep(P .. 'n:' .. number .. ':cur', kept)
+  keep(P .. 'n:' .. number .. ':hist', kept)
+  keep(P .. 'p:' .. pool .. ':ends', kept)
+  keep(visitor_key, live)
+  keep(session_key, live)
+end
+"""
+
+ACQUIRE = (
+    _HELPERS
+    + """
+-- ARGV: prefix pool visitor session account now hold cooldown recycle retention trim eligible...
+local pool, visitor, session, account = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local now, hold, cooldown = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local recycle, retention, trim = ARGV[9] == '1', tonumber(ARGV[10]), tonumber(ARGV[11])
+local eligible, active = {}, {}
+for i = 12, #ARGV do eligible[#eligible + 1] = ARGV[i]; active[ARGV[i]] = true end
+local ends_key = P .. 'p:' .. pool .. ':ends'
+local visitor_key = P .. 'p:' .. pool .. ':v:' .. visitor
+local session_key = P .. 's:' .. account .. ':' .. session
+
+local function new_lease(number, recycled)
+  local id = redis.call('INCR', P .. 'lease:seq')
+  local key = P .. 'lease:' .. id
+  local hist = P .. 'n:' .. number .. ':hist'
+  local ends = now + hold
+  redis.call('HSET', key, 'p', pool, 'n', number, 'v', visitor, 's', session,
+    'st', now, 'ls', now, 'end', ends, 'hold', hold, 'r', recycled)
+  redis.call('SET', P .. 'n:' .. number .. ':cur', id)
+  redis.call('ZADD', hist, now, id)
+  redis.call('ZREMRANGEBYSCORE', hist, '-inf', '(' .. (now - trim))
+  redis.call('ZADD', ends_key, ends, number)
+  redis.call('SET', visitor_key, id)
+  redis.call('SADD', session_key, id)
+  extend(now, retention, pool, number, visitor_key, session_key, key, ends)
+  return {tonumber(number), tonumber(recycled)}
+end
+
+local function sticky()
+  local id = redis.call('GET', visitor_key)
+  if not id then return nil end
+  local key = P .. 'lease:' .. id
+  local f = redis.call('HMGET', key, 'n', 's', 'end', 'r')
+  if not f[1] or not active[f[1]] or tonumber(f[3]) <= now then return nil end
+  if f[2] ~= session then
+    -- Same visitor, new visit: the number stays, the new session gets its own lease history.
+    redis.call('HSET', key, 'end', now)
+    return new_lease(f[1], f[4])
+  end
+  local ends = now + hold
+  redis.call('HSET', key, 'ls', now, 'end', ends, 'hold', hold)
+  redis.call('ZADD', ends_key, ends, f[1])
+  extend(now, retention, pool, f[1], visitor_key, session_key, key, ends)
+  return {tonumber(f[1]), tonumber(f[4])}
+end
+
+local function free_number()
+  -- Never-used numbers first (in id order), then the one released longest ago past its cool-down.
+  local best, best_end = nil, nil
+  for _, n in ipairs(eligible) do
+    local last = redis.call('ZSCORE', ends_key, n)
+    if not last then return n end
+    last = tonumber(last)
+    if last <= now - cooldown and (best_end == nil or last < best_end) then best, best_end = n, last end
+  end
+  return best
+end
+
+local function recycle_oldest()
+  -- The live lease seen longest ago gives up its number; both leases are marked recycled.
+  local best_key, best_n, best_seen, best_id = nil, nil, nil, nil
+  for _, n in ipairs(eligible) do
+    local id = redis.call('GET', P .. 'n:' .. n .. ':cur')
+    if id then
+      local f = redis.call('HMGET', P .. 'lease:' .. id, 'p', 'ls', 'end')
+      local seen = tonumber(f[2])
+      if f[1] == pool and f[3] and tonumber(f[3]) > now and (best_seen == nil or seen < best_seen
+          or (seen == best_seen and tonumber(id) < best_id)) then
+        best_key, best_n, best_seen, best_id = P .. 'lease:' .. id, n, seen, tonumber(id)
+      end
+    end
+  end
+  if not best_key then return nil end
+  redis.call('HSET', best_key, 'end', now, 'r', 1)
+  return new_lease(best_n, 1)
+end
+
+local kept = sticky()
+if kept then return kept end
+local n = free_number()
+if n then return new_lease(n, 0) end
+if recycle then return recycle_oldest() end
+return nil
+"""
+)
+
+TOUCH = (
+    _HELPERS
+    + """
+-- ARGV: prefix account session now retention
+local session_key = P .. 's:' .. ARGV[2] .. ':' .. ARGV[3]
+local now, retention = tonumber(ARGV[4]), tonumber(ARGV[5])
+local touched = 0
+for _, id in ipairs(redis.call('SMEMBERS', session_key)) do
+  local key = P .. 'lease:' .. id
+  local f = redis.call('HMGET', key, 'p', 'n', 'v', 'end', 'hold')
+  if f[4] and tonumber(f[4]) > now then
+    local ends = now + tonumber(f[5])
+    redis.call('HSET', key, 'ls', now, 'end', ends)
+    redis.call('ZADD', P .. 'p:' .. f[1] .. ':ends', ends, f[2])
+    extend(now, retention, f[1], f[2], P .. 'p:' .. f[1] .. ':v:' .. f[3], session_key, key, ends)
+    touched = touched + 1
+  end
+end
+return touched
+"""
+)
+
+HOLDERS = """
+-- ARGV: prefix number at
+-- A number's leases never overlap (a new lease cuts the previous one), so the covering lease is among
+-- the latest few that started by then: no need to scan the whole history.
+local P, at = ARGV[1], tonumber(ARGV[3])
+local ids = redis.call('ZREVRANGEBYSCORE', P .. 'n:' .. ARGV[2] .. ':hist', ARGV[3], '-inf', 'LIMIT', 0, 8)
+local out = {}
+for i = #ids, 1, -1 do
+  local f = redis.call('HMGET', P .. 'lease:' .. ids[i], 's', 'v', 'r', 'end')
+  if f[4] and tonumber(f[4]) > at then
+    out[#out + 1] = {f[1], f[2], tonumber(f[3])}
+  end
+end
+return out
+"""
+
+
+class RedisLeaseStore:
+    """Lease state in Redis, decided atomically by Lua scripts registered once per store."""
+
+    def __init__(self, client: redis.Redis, prefix: str = DEFAULT_PREFIX) -> None:
+        self.prefix = prefix
+        self._acquire = client.register_script(ACQUIRE)
+        self._touch = client.register_script(TOUCH)
+        self._holders = client.register_script(HOLDERS)
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = DEFAULT_PREFIX) -> RedisLeaseStore:
+        return cls(redis.Redis.from_url(url), prefix)
+
+    def acquire(self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant:
+        times = (now.timestamp(), plan.hold.total_seconds(), plan.cooldown.total_seconds())
+        args: list[str | int] = [self.prefix, plan.pool_id, visitor_id, session_id, plan.account_id]
+        args += [repr(t) for t in times]
+        args += [int(plan.recycle_oldest), RETENTION_SECONDS, HISTORY_TRIM_SECONDS, *_eligible(plan.pool_id)]
+        reply = self._acquire(args=args)
+        if not reply:
+            return Grant(plan.fallback_number_id, overflow=True)
+        number, recycled = reply
+        return Grant(int(number), recycled=bool(recycled))
+
+    def touch(self, account_id: int, session_id: str, now: dt.datetime) -> int:
+        args: list[str | int] = [
+            self.prefix,
+            account_id,
+            session_id,
+            repr(now.timestamp()),
+            RETENTION_SECONDS,
+        ]
+        return int(self._touch(args=args))
+
+    def holders(self, tracking_number_id: int, at: dt.datetime) -> list[Holder]:
+        rows = self._holders(args=[self.prefix, tracking_number_id, repr(at.timestamp())])
+        return [
+            Holder(session.decode(), visitor.decode(), bool(recycled)) for session, visitor, recycled in rows
+        ]
+
+
+def _eligible(pool_id: int) -> list[int]:
+    """The pool's numbers that may be handed out, read fresh so draining takes effect at once."""
+    numbers = TrackingNumber.objects.filter(pool_id=pool_id, state=NumberState.ACTIVE).order_by("pk")
+    return list(numbers.values_list("pk", flat=True))
