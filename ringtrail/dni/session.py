@@ -76,11 +76,12 @@ def handle(
             account, outcome.visitor, outcome.session, request, visit, None, None, False, now
         )
         return _dropped(account, outcome, Drop.NO_SOURCE)
+    pool = Pool.objects.filter(source=source).first()
     if limited:
-        grant = _fallback_for(source)
+        grant = Grant(pool.fallback_number_id, overflow=True) if pool else Grant(_static_number(source))
         outcome.drop = Drop.RATE_LIMITED
     else:
-        grant = assign_number(source, outcome.visitor, outcome.session, now)
+        grant = assign_number(source, pool, outcome.visitor, outcome.session, now)
         outcome.drop = Drop.OVERFLOW if grant.overflow else None
     visit_actions.record_visit(
         account,
@@ -95,7 +96,7 @@ def handle(
     )
     if grant.tracking_number_id is not None:
         outcome.swaps = swaps_for(account, request.targets, grant.tracking_number_id)
-        outcome.ttl = _ttl(source)
+        outcome.ttl = pool.hold_minutes * 60 if pool else 0
     if outcome.drop is not None:
         _count(account, outcome.drop)
     return outcome
@@ -120,8 +121,9 @@ def choose_source(
     return first or matched
 
 
-def assign_number(source: Source, visitor_id: str, session_id: str, now: dt.datetime) -> Grant:
-    pool = Pool.objects.filter(source=source).first()
+def assign_number(
+    source: Source, pool: Pool | None, visitor_id: str, session_id: str, now: dt.datetime
+) -> Grant:
     if pool is not None:
         return lease_store().acquire(PoolPlan.of(pool), visitor_id, session_id, now)
     static = _static_number(source)
@@ -137,13 +139,6 @@ def _static_number(source: Source) -> int | None:
     )
 
 
-def _fallback_for(source: Source) -> Grant:
-    pool = Pool.objects.filter(source=source).first()
-    if pool is not None:
-        return Grant(pool.fallback_number_id, overflow=True)
-    return Grant(_static_number(source))
-
-
 def swaps_for(account: Account, seen: tuple[str, ...], number_id: int) -> dict[str, dict[str, str]]:
     number = TrackingNumber.objects.filter(pk=number_id).values_list("number", flat=True).first()
     if number is None:
@@ -152,11 +147,6 @@ def swaps_for(account: Account, seen: tuple[str, ...], number_id: int) -> dict[s
     found = {normalized for t in seen if (normalized := normalize_e164(t))}
     wanted = found & targets if seen else targets
     return {target: {"number": number, "formatted": format_national(number)} for target in sorted(wanted)}
-
-
-def _ttl(source: Source) -> int:
-    pool = Pool.objects.filter(source=source).first()
-    return pool.hold_minutes * 60 if pool else 0
 
 
 def _dropped(account: Account, outcome: Outcome, reason: Drop) -> Outcome:
