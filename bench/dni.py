@@ -1,0 +1,446 @@
+"""DNI session endpoint benchmark: website-visitor sessions against a bare Django view, in one run.
+
+    python bench/dni.py [--smoke] [--concurrency 64] [--duration 10] [--store sql|redis|both] [--json]
+
+For each lease store (SQL, and Redis when asked for and available) the real server (``ringtrail serve``)
+is started once and driven by the same closed-loop load generator, at the same concurrency, through
+three phases: the bare ``/healthz`` view, new visitors (every request leases a pool number) and
+returning visitors (page views sending back the ids they were given: the sticky path). Exits non-zero
+if any answer was not a pool number for the swap target; the goals are reported, never enforced.
+See docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import itertools
+import json
+import os
+import platform
+import secrets
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make ``bench`` and ``ringtrail`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (
+    LOAD_GENERATORS,
+    BenchError,
+    Phase,
+    PhaseStats,
+    Request,
+    RequestSource,
+    Server,
+    bench_env,
+    format_table,
+    install_sigterm_as_interrupt,
+    ratio,
+    run_django_snippet,
+    run_phase,
+    run_ringtrail,
+    running_server,
+    scratch_database,
+)
+
+GOAL_RATIO = 0.5
+GOAL_P99_MS = 25.0
+TARGET = "+14155550199"
+# Chrome on Linux: headless and bot user agents are refused a pool number by design.
+BROWSER = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
+REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 15
+UNLIMITED = "100000000"  # one client IP sends everything: lift the per-IP and per-key rate limits
+STORES = {"sql": ("sql",), "redis": ("redis",), "both": ("sql", "redis")}
+SEED = """
+from ringtrail.dni.models import Pool
+from ringtrail.numbers.models import SwapTarget, TrackingNumber
+from ringtrail.sources.models import Source, SourceRule
+from ringtrail.testing import wired_account
+wired = wired_account()
+SwapTarget.objects.create(account=wired.account, number="+14155550199", label="Main line")
+paid = Source.objects.create(account=wired.account, name="Google Ads (web)", medium="cpc", kind="online")
+SourceRule.objects.create(source=paid, kind="click_id", value="gclid")
+pool = Pool.objects.create(account=wired.account, source=paid, fallback_number=wired.tracking)
+TrackingNumber.objects.bulk_create(
+    TrackingNumber(account=wired.account, number=f"+1628555{i:04d}", connection=wired.connection,
+                   pool=pool, source=paid, receiving_number=wired.receiving)
+    for i in range(POOL_SIZE)
+)
+print(json.dumps({"public_key": wired.account.public_key, "fallback": wired.tracking.number,
+                  "pool_size": pool.numbers.count()}))
+"""
+CLEAR_LEASES = """
+from ringtrail.dni.models import Lease
+print(json.dumps(Lease.objects.all().delete()[0]))
+"""
+WHICH_STORE = """
+from ringtrail.dni.leases import lease_store
+print(json.dumps(type(lease_store()).__name__))
+"""
+
+
+@dataclass(frozen=True)
+class Options:
+    smoke: bool
+    concurrency: int
+    duration: float
+    warmup: float
+    max_requests: int
+    pool_size: int
+    stores: tuple[str, ...]
+    workers: int
+    threads: int
+    client: str
+    as_json: bool
+
+
+@dataclass(frozen=True)
+class Seed:
+    public_key: str
+    fallback: str
+    pool_size: int
+
+    @property
+    def path(self) -> str:
+        return f"/dni/v1/{self.public_key}/session"
+
+
+@dataclass
+class Answers:
+    """What the session phases saw, filled by the check from the load generator's threads."""
+
+    fallback: str
+    ids: list[tuple[str, str]] = field(default_factory=list)
+    overflow: list[int] = field(default_factory=list)
+
+    def check(self, status: int, body: bytes) -> bool:
+        """200 with a pool number for the target; the (visitor, session) pair is kept for returning visits."""
+        if status != 200:
+            return False
+        try:
+            answer = json.loads(body)
+            number = answer["swaps"][TARGET]["number"]
+        except (ValueError, KeyError, TypeError):
+            return False
+        if number == self.fallback:
+            self.overflow.append(1)  # list.append is atomic: no lock needed across worker threads
+            return False
+        self.ids.append((answer["visitor"], answer["session"]))
+        return True
+
+
+def parse_args(argv: list[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--smoke", action="store_true", help="short CI run: 8 visitors, 1.5 s per phase, SQL")
+    parser.add_argument("--concurrency", type=int, help="concurrent connections (default 64, smoke 8)")
+    parser.add_argument("--duration", type=float, help="measured seconds per phase (default 10, smoke 1.5)")
+    parser.add_argument("--warmup", type=float, help="uncounted seconds per phase (default 1, smoke 0.5)")
+    parser.add_argument("--max-requests", type=int, help="cap per bare/returning phase (default 60000)")
+    parser.add_argument("--pool-size", type=int, help="pool numbers (default 2500, smoke 500)")
+    parser.add_argument("--store", choices=sorted(STORES), help="lease store(s) (default both, smoke sql)")
+    parser.add_argument(
+        "--workers", type=int, default=int(os.environ.get("WEB_WORKERS", os.cpu_count() or 2))
+    )
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "2")))
+    parser.add_argument("--client", choices=sorted(LOAD_GENERATORS), default="threads")
+    parser.add_argument("--json", action="store_true", dest="as_json", help="print one JSON document")
+    args = parser.parse_args(argv)
+
+    def pick(value: Any, normal: Any, smoke: Any) -> Any:
+        return value if value is not None else (smoke if args.smoke else normal)
+
+    return Options(
+        smoke=args.smoke,
+        concurrency=pick(args.concurrency, 64, 8),
+        duration=pick(args.duration, 10.0, 1.5),
+        warmup=pick(args.warmup, 1.0, 0.5),
+        max_requests=pick(args.max_requests, 60_000, 6_000),
+        pool_size=pick(args.pool_size, 2_500, 500),
+        stores=STORES[pick(args.store, "both", "sql")],
+        workers=args.workers,
+        threads=args.threads,
+        client=args.client,
+        as_json=args.as_json,
+    )
+
+
+# --- requests -----------------------------------------------------------------------------------------
+
+
+def session_body(visitor: str | None, session: str | None, url: str, referrer: str) -> bytes:
+    return json.dumps(
+        {
+            "visitor": visitor,
+            "session": session,
+            "url": url,
+            "referrer": referrer,
+            "targets": ["(415) 555-0199"],
+            "ga_client_id": None,
+            "ga_session_id": None,
+        }
+    ).encode()
+
+
+def session_request(seed: Seed, body: bytes) -> Request:
+    headers = {"Content-Type": "text/plain;charset=UTF-8", "User-Agent": BROWSER}
+    return Request("POST", seed.path, body, headers)
+
+
+def new_visitor_requests(seed: Seed, count: int) -> list[Request]:
+    """First visits from a Google ad: no ids yet, a fresh gclid each, so every one leases a number."""
+    return [
+        session_request(
+            seed,
+            session_body(
+                None,
+                None,
+                f"https://acme.test/landing?gclid={secrets.token_urlsafe(24)}&utm_source=google",
+                "https://www.google.com/",
+            ),
+        )
+        for _ in range(count)
+    ]
+
+
+def returning_requests(seed: Seed, ids: list[tuple[str, str]], count: int) -> list[Request]:
+    """Next page views of those visits: their own ids, no gclid (the first touch must stick)."""
+    if not ids:
+        return []
+    pages = ("pricing", "contact", "about", "blog/how-it-works")
+    pairs = itertools.islice(itertools.cycle(ids), count)
+    return [
+        session_request(
+            seed,
+            session_body(visitor, session, f"https://acme.test/{pages[i % 4]}", "https://acme.test/landing"),
+        )
+        for i, (visitor, session) in enumerate(pairs)
+    ]
+
+
+def is_healthy(status: int, body: bytes) -> bool:
+    return status == 200 and body == b"ok\n"
+
+
+def split(requests: list[Request], spare: int) -> tuple[RequestSource, RequestSource]:
+    return RequestSource(requests[:spare]), RequestSource(requests[spare:])
+
+
+def new_visitor_budget(options: Options) -> tuple[int, int]:
+    """(warm-up, measured) new visitors: together they fit in the pool, so only contention overflows."""
+    spare = max(50, int(options.warmup * 400))
+    return spare, max(1, options.pool_size - spare - 10)
+
+
+# --- one server per lease store -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoreRun:
+    bare: PhaseStats
+    new: PhaseStats
+    returning: PhaseStats
+    sent_new: int
+    overflow: int
+
+
+def measure(options: Options, server: Server, seed: Seed) -> StoreRun:
+    def go(phase: Phase) -> PhaseStats:
+        return run_phase(server, phase, options.concurrency, options.duration, options.warmup, options.client)
+
+    cap, spare = options.max_requests, max(500, int(options.warmup * 4_000))
+    bare = go(Phase("bare /healthz", *split([Request("GET", "/healthz")] * (cap + spare), spare), is_healthy))
+    answers = Answers(seed.fallback)
+    new_spare, new_cap = new_visitor_budget(options)
+    new_phase = Phase(
+        "new visitor", *split(new_visitor_requests(seed, new_spare + new_cap), new_spare), answers.check
+    )
+    new = go(new_phase)
+    returning_answers = Answers(seed.fallback)
+    back = returning_requests(seed, list(answers.ids), cap + spare)
+    returning = go(Phase("returning", *split(back, spare), returning_answers.check))
+    overflow = len(answers.overflow) + len(returning_answers.overflow)
+    return StoreRun(bare, new, returning, new_phase.taken, overflow)
+
+
+def redis_unavailable(env: dict[str, str]) -> str | None:
+    """Why the Redis lease store cannot be measured (Redis down, or the server does not know the store)."""
+    import redis  # a product dependency; imported late so SQL-only runs never need it
+
+    try:
+        redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB, socket_timeout=2).flushdb()
+    except redis.RedisError as error:
+        return f"Redis at {REDIS_HOST}:{REDIS_PORT} does not answer: {error}"
+    try:
+        store = str(run_django_snippet(WHICH_STORE, env))
+    except BenchError as error:
+        return f"DNI_LEASE_STORE=redis does not load: {str(error).strip().splitlines()[-1][:200]}"
+    if "redis" not in store.lower():
+        return f"DNI_LEASE_STORE=redis is ignored: lease_store() is still {store}"
+    return None
+
+
+def store_env(tmp: Path, database_url: str, store: str) -> dict[str, str]:
+    extra = {
+        "DNI_LEASE_STORE": store,
+        "DNI_RATE_PER_IP_PER_MINUTE": UNLIMITED,
+        "DNI_RATE_PER_KEY_PER_MINUTE": UNLIMITED,
+    }
+    if store == "redis":
+        extra["REDIS_URL"] = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
+    return bench_env(tmp, database_url, extra)
+
+
+def run_store(options: Options, tmp: Path, database_url: str, seed: Seed, store: str) -> dict[str, Any]:
+    env = store_env(tmp, database_url, store)
+    if store == "redis" and (reason := redis_unavailable(env)) is not None:
+        return {"available": False, "reason": reason}
+    run_django_snippet(CLEAR_LEASES, env)  # each store starts with the whole pool free
+    try:
+        with running_server(env, options.workers, options.threads) as server:
+            measured = measure(options, server, seed)
+    except BenchError as error:
+        if store == "sql":
+            raise
+        return {"available": False, "reason": f"server did not run: {str(error)[-300:]}"}
+    return store_report(measured)
+
+
+def store_report(run: StoreRun) -> dict[str, Any]:
+    bare, new, back = run.bare, run.new, run.returning
+    phases = (bare, new, back)
+    errors = sum(p.errors + p.warmup_errors for p in phases)
+    return {
+        "available": True,
+        "phases": {"bare": bare.as_dict(), "new": new.as_dict(), "returning": back.as_dict()},
+        "ratios": {
+            "new_rps_over_bare_rps": ratio(new.requests_per_second, bare.requests_per_second),
+            "new_p99_over_bare_p99": ratio(new.p99_ms, bare.p99_ms),
+            "returning_rps_over_bare_rps": ratio(back.requests_per_second, bare.requests_per_second),
+            "returning_p99_over_bare_p99": ratio(back.p99_ms, bare.p99_ms),
+        },
+        "goals": {phase.name: goals(bare, phase) for phase in (new, back)},
+        "overflow": {
+            "answers": run.overflow,
+            "share_of_new_visitors": ratio(run.overflow, run.sent_new),
+        },
+        "errors": errors,
+        "ok": errors == 0 and all(p.requests > 0 for p in phases),
+    }
+
+
+def goals(bare: PhaseStats, phase: PhaseStats) -> dict[str, Any]:
+    throughput = ratio(phase.requests_per_second, bare.requests_per_second) or 0.0
+    return {
+        "ratio_at_least": GOAL_RATIO,
+        "ratio_met": throughput >= GOAL_RATIO,
+        "p99_ms_below": GOAL_P99_MS,
+        "p99_met": phase.p99_ms < GOAL_P99_MS,
+    }
+
+
+def seed_site(env: dict[str, str], pool_size: int) -> Seed:
+    run_ringtrail(["migrate", "--noinput"], env)
+    return Seed(**run_django_snippet(f"POOL_SIZE = {int(pool_size)}\n{SEED}", env))
+
+
+def run(options: Options) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="ringtrail-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        with scratch_database(tmp) as (database_url, engine):
+            seed = seed_site(bench_env(tmp, database_url), options.pool_size)
+            stores = {store: run_store(options, tmp, database_url, seed, store) for store in options.stores}
+    return report(options, engine, seed, stores)
+
+
+def report(options: Options, engine: str, seed: Seed, stores: dict[str, Any]) -> dict[str, Any]:
+    measured = [result for result in stores.values() if result["available"]]
+    errors = sum(result["errors"] for result in measured)
+    return {
+        "benchmark": "dni_session",
+        "date": dt.date.today().isoformat(),
+        "mode": "smoke" if options.smoke else "full",
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "database": engine,
+        "server": {"command": "ringtrail serve", "workers": options.workers, "threads": options.threads},
+        "client": options.client,
+        "concurrency": options.concurrency,
+        "duration_s": options.duration,
+        "warmup_s": options.warmup,
+        "pool_size": seed.pool_size,
+        "stores": stores,
+        "errors": errors,
+        # Only the SQL store must run: Redis may be down or not built yet, which is reported, not failed.
+        "ok": bool(measured) and errors == 0 and all(result["ok"] for result in measured),
+    }
+
+
+# --- output -------------------------------------------------------------------------------------------
+
+
+def render_store(name: str, result: dict[str, Any]) -> list[str]:
+    if not result["available"]:
+        return [f"[{name} lease store] not available: {result['reason']}"]
+    phases = [PhaseStats(**result["phases"][key]) for key in ("bare", "new", "returning")]
+    r, overflow = result["ratios"], result["overflow"]
+    lines = [f"[{name} lease store]", format_table(phases)]
+    lines.append(
+        f"ratio new / bare: throughput {r['new_rps_over_bare_rps']}, p99 {r['new_p99_over_bare_p99']}; "
+        f"returning / bare: throughput {r['returning_rps_over_bare_rps']}, "
+        f"p99 {r['returning_p99_over_bare_p99']}"
+    )
+    for phase in phases[1:]:
+        goal = result["goals"][phase.name]
+        lines.append(
+            f"goals for {phase.name}: throughput ratio >= {GOAL_RATIO}: "
+            f"{'met' if goal['ratio_met'] else 'NOT met'}; p99 < {GOAL_P99_MS:.0f} ms: "
+            f"{'met' if goal['p99_met'] else 'NOT met'} (p99 {phase.p99_ms:.1f} ms)"
+        )
+    share = overflow["share_of_new_visitors"]
+    lines.append(f"overflow (fallback number shown): {overflow['answers']} answers, share {share}")
+    lines += [f"error: {sample}" for phase in phases for sample in phase.error_samples]
+    return lines
+
+
+def render_text(result: dict[str, Any]) -> str:
+    lines = [
+        f"Ringtrail DNI session benchmark ({result['mode']}, {result['date']}): {result['database']}, "
+        f"{result['server']['workers']} workers x {result['server']['threads']} threads, "
+        f"{result['concurrency']} connections, {result['duration_s']} s per phase, pool of "
+        f"{result['pool_size']}, client {result['client']}, {result['machine']['cpus']} CPUs, "
+        f"Python {result['machine']['python']}"
+    ]
+    for name, store in result["stores"].items():
+        lines += render_store(name, store)
+    lines.append("OK" if result["ok"] else f"FAILED: {result['errors']} errors")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_args(argv)
+    install_sigterm_as_interrupt()
+    try:
+        result = run(options)
+    except BenchError as error:
+        print(f"benchmark could not run: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; server stopped", file=sys.stderr)
+        return 130
+    print(json.dumps(result, indent=2) if options.as_json else render_text(result))
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
