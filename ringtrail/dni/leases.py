@@ -20,7 +20,7 @@ from typing import Protocol
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F, Q
 
 from ringtrail.dni.models import Lease, Pool
 from ringtrail.numbers.models import NumberState, TrackingNumber
@@ -97,6 +97,7 @@ class SqlLeaseStore:
             lease.last_seen_at = now
             lease.ends_at = now + dt.timedelta(minutes=lease.pool.hold_minutes)
             lease.save(update_fields=["last_seen_at", "ends_at"])
+            _mark_number(lease.tracking_number_id, lease.ends_at)
         return len(live)
 
     def holders(self, tracking_number_id: int, at: dt.datetime) -> list[Holder]:
@@ -121,17 +122,16 @@ class SqlLeaseStore:
             self._lease(plan, lease.tracking_number_id, visitor_id, session_id, now, recycled=lease.recycled)
         else:
             Lease.objects.filter(pk=lease.pk).update(last_seen_at=now, ends_at=now + plan.hold)
+            _mark_number(lease.tracking_number_id, now + plan.hold)
         return Grant(lease.tracking_number_id, recycled=lease.recycled)
 
     def _free_number(self, plan: PoolPlan, now: dt.datetime) -> int | None:
-        busy = Lease.objects.filter(pool_id=plan.pool_id, ends_at__gt=now - plan.cooldown).values(
-            "tracking_number_id"
-        )
+        # lease_ends_at is the end of each number's latest lease, so "free and cooled down, least
+        # recently released first" is one indexed query, not a scan of the lease history.
         free = (
             TrackingNumber.objects.filter(pool_id=plan.pool_id, state=NumberState.ACTIVE)
-            .exclude(pk__in=busy)
-            .annotate(last_end=Max("leases__ends_at"))
-            .order_by(F("last_end").asc(nulls_first=True), "pk")
+            .filter(Q(lease_ends_at__isnull=True) | Q(lease_ends_at__lte=now - plan.cooldown))
+            .order_by(F("lease_ends_at").asc(nulls_first=True), "pk")
             .values_list("pk", flat=True)
         )
         return free.first()
@@ -165,6 +165,11 @@ class SqlLeaseStore:
             ends_at=now + plan.hold,
             recycled=recycled,
         )
+        _mark_number(number_id, now + plan.hold)
+
+
+def _mark_number(number_id: int, ends_at: dt.datetime) -> None:
+    TrackingNumber.objects.filter(pk=number_id).update(lease_ends_at=ends_at)
 
 
 _stores: dict[tuple[str, str], LeaseStore] = {}

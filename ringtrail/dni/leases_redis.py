@@ -21,6 +21,7 @@ Keys are built inside the scripts, so this needs a single Redis (not Redis Clust
 from __future__ import annotations
 
 import datetime as dt
+
 import redis
 
 from ringtrail.dni.leases import Grant, Holder, PoolPlan

@@ -49,6 +49,9 @@ class TrackingNumber(models.Model):
     pool = models.ForeignKey(
         "dni.Pool", null=True, blank=True, on_delete=models.SET_NULL, related_name="numbers"
     )
+    # When the number's current (or last) DNI lease ends; kept by the SQL lease store so picking the
+    # least-recently-released free number is one indexed query, however long the lease history grows.
+    lease_ends_at = models.DateTimeField(null=True, blank=True, editable=False)
     state = models.CharField(max_length=16, choices=NumberState.choices, default=NumberState.ACTIVE)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -59,6 +62,7 @@ class TrackingNumber(models.Model):
                 fields=["number"], condition=~Q(state="released"), name="one_live_owner_per_number"
             )
         ]
+        indexes = [models.Index(fields=["pool", "lease_ends_at"])]
 
     def __str__(self) -> str:
         return self.number
