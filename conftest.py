@@ -17,3 +17,6 @@ def _isolated_cache_and_spool(settings: Any, tmp_path: Path) -> None:
     from ringtrail.numbers.routes import forget_local_copies
 
     forget_local_copies()  # each test has a fresh cache and database; no snapshot may outlive it
+    from ringtrail.dni.config import forget_local_copies as forget_dni_config
+
+    forget_dni_config()

@@ -6,4 +6,4 @@ class DniConfig(AppConfig):
     label = "dni"
 
     def ready(self) -> None:
-        from ringtrail.dni import signals  # noqa: F401 - connects the routing-snapshot refresh
+        from ringtrail.dni import config, signals  # noqa: F401 - connect the cache refreshes

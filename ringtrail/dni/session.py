@@ -18,15 +18,14 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from ringtrail.accounts.models import Account
+from ringtrail.dni.config import AccountConfig
 from ringtrail.dni.leases import Grant, PoolPlan, lease_store
-from ringtrail.dni.models import Pool
 from ringtrail.dni.requests import SessionRequest
 from ringtrail.lib import ratelimit
 from ringtrail.lib.bots import is_bot
 from ringtrail.lib.phone import format_national, normalize_e164
-from ringtrail.numbers.models import NumberState, SwapTarget, TrackingNumber
 from ringtrail.sources import classify
-from ringtrail.sources.models import Source, SourceKind
+from ringtrail.sources.models import Source
 from ringtrail.visits import actions as visit_actions
 
 log = logging.getLogger(__name__)
@@ -59,9 +58,10 @@ def new_id(prefix: str) -> str:
 
 
 def handle(
-    account: Account, request: SessionRequest, caller: Caller, now: dt.datetime | None = None
+    config: AccountConfig, request: SessionRequest, caller: Caller, now: dt.datetime | None = None
 ) -> Outcome:
     now = now or timezone.now()
+    account = config.account
     outcome = Outcome(visitor=request.visitor or new_id("v"), session=request.session or new_id("s"))
     if is_bot(caller.user_agent):
         return _dropped(account, outcome, Drop.BOT)
@@ -70,18 +70,19 @@ def handle(
         and ratelimit.allow("dni-key", account.public_key, settings.DNI_RATE_PER_KEY_PER_MINUTE)
     )
     visit = classify.parse_visit(request.url, request.referrer)
-    source = choose_source(account, outcome.visitor, visit, now)
+    source = choose_source(config, outcome.visitor, visit, now)
     if source is None:
         visit_actions.record_visit(
             account, outcome.visitor, outcome.session, request, visit, None, None, False, now
         )
         return _dropped(account, outcome, Drop.NO_SOURCE)
-    pool = Pool.objects.filter(source=source).first()
+    pool = config.pools.get(source.pk)
     if limited:
-        grant = Grant(pool.fallback_number_id, overflow=True) if pool else Grant(_static_number(source))
+        number_id = pool.fallback_number_id if pool else config.static_numbers.get(source.pk)
+        grant = Grant(number_id, overflow=pool is not None)
         outcome.drop = Drop.RATE_LIMITED
     else:
-        grant = assign_number(source, pool, outcome.visitor, outcome.session, now)
+        grant = assign_number(config, source, outcome.visitor, outcome.session, now)
         outcome.drop = Drop.OVERFLOW if grant.overflow else None
     visit_actions.record_visit(
         account,
@@ -95,7 +96,7 @@ def handle(
         now,
     )
     if grant.tracking_number_id is not None:
-        outcome.swaps = swaps_for(account, request.targets, grant.tracking_number_id)
+        outcome.swaps = swaps_for(config, request.targets, grant.tracking_number_id)
         outcome.ttl = pool.hold_minutes * 60 if pool else 0
     if outcome.drop is not None:
         _count(account, outcome.drop)
@@ -103,49 +104,32 @@ def handle(
 
 
 def choose_source(
-    account: Account, visitor_id: str, visit: classify.Visit, now: dt.datetime
+    config: AccountConfig, visitor_id: str, visit: classify.Visit, now: dt.datetime
 ) -> Source | None:
     """The first touch sticks for the cookie window, unless the new visit's source says last touch wins."""
-    sources = list(
-        Source.objects.filter(account=account, kind=SourceKind.ONLINE)
-        .prefetch_related("rules")
-        .order_by("position", "id")
-    )
-    rules = [classify.Rule(s.pk, r.kind, r.value) for s in sources for r in s.rules.all()]
-    matched_id = classify.classify(visit, rules)
-    matched = next((s for s in sources if s.pk == matched_id), None)
+    matched = config.source(classify.classify(visit, config.rules))
     if matched is not None and matched.last_touch_wins:
         return matched
-    window = dt.timedelta(days=account.cookie_window_days)
-    first = visit_actions.first_source(account, visitor_id, since=now - window)
+    window = dt.timedelta(days=config.account.cookie_window_days)
+    first = visit_actions.first_source(config.account, visitor_id, since=now - window)
     return first or matched
 
 
 def assign_number(
-    source: Source, pool: Pool | None, visitor_id: str, session_id: str, now: dt.datetime
+    config: AccountConfig, source: Source, visitor_id: str, session_id: str, now: dt.datetime
 ) -> Grant:
+    pool = config.pools.get(source.pk)
     if pool is not None:
         return lease_store().acquire(PoolPlan.of(pool), visitor_id, session_id, now)
-    static = _static_number(source)
-    return Grant(static)
+    return Grant(config.static_numbers.get(source.pk))
 
 
-def _static_number(source: Source) -> int | None:
-    return (
-        TrackingNumber.objects.filter(source=source, pool__isnull=True, state=NumberState.ACTIVE)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-        .first()
-    )
-
-
-def swaps_for(account: Account, seen: tuple[str, ...], number_id: int) -> dict[str, dict[str, str]]:
-    number = TrackingNumber.objects.filter(pk=number_id).values_list("number", flat=True).first()
+def swaps_for(config: AccountConfig, seen: tuple[str, ...], number_id: int) -> dict[str, dict[str, str]]:
+    number = config.numbers.get(number_id)
     if number is None:
         return {}
-    targets = set(SwapTarget.objects.filter(account=account).values_list("number", flat=True))
     found = {normalized for t in seen if (normalized := normalize_e164(t))}
-    wanted = found & targets if seen else targets
+    wanted = found & config.swap_targets if seen else config.swap_targets
     return {target: {"number": number, "formatted": format_national(number)} for target in sorted(wanted)}
 
 

@@ -19,9 +19,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from ringtrail.accounts.models import Account
 from ringtrail.dni import session as pipeline
+from ringtrail.dni.config import config_for
 from ringtrail.dni.leases import lease_store
 from ringtrail.dni.requests import BadRequest, SessionRequest, parse_session, parse_touch
-from ringtrail.numbers.models import SwapTarget
 from ringtrail.visits import actions as visit_actions
 
 SCRIPT = Path(__file__).parent / "static" / "ringtrail" / "tracker.min.js"
@@ -36,9 +36,8 @@ def _script_source(mtime: float) -> str:
 
 
 def _account(public_key: str) -> Account | None:
-    if not public_key.startswith("pk_") or len(public_key) > 40:
-        return None
-    return Account.objects.filter(public_key=public_key).first()
+    config = config_for(public_key)
+    return config.account if config else None
 
 
 def _cors(response: HttpResponse, request: HttpRequest, account: Account) -> HttpResponse:
@@ -68,14 +67,15 @@ def _client(request: HttpRequest) -> pipeline.Caller:
 
 @require_GET
 def tracking_script(request: HttpRequest, public_key: str) -> HttpResponse:
-    account = _account(public_key)
-    if account is None:
+    found = config_for(public_key)
+    if found is None:
         return HttpResponse("// unknown Ringtrail key\n", status=404, content_type="application/javascript")
+    account = found.account
     base = settings.PUBLIC_URL or f"{request.scheme}://{request.get_host()}"
     config = {
         "key": account.public_key,
         "endpoint": f"{base}/dni/v1/{account.public_key}",
-        "targets": list(SwapTarget.objects.filter(account=account).values_list("number", flat=True)),
+        "targets": sorted(found.swap_targets),
         "attributes": ["data-phone"],
         "cookieDays": account.cookie_window_days,
         "heartbeatSeconds": HEARTBEAT_SECONDS,
@@ -105,7 +105,10 @@ def session(request: HttpRequest, public_key: str) -> HttpResponse:
         parsed = parse_session(request.body)
     except BadRequest as error:
         return _cors(JsonResponse({"error": str(error)}, status=400), request, account)
-    outcome = pipeline.handle(account, parsed, _client(request))
+    config = config_for(public_key)
+    if config is None:
+        return HttpResponse(status=404)
+    outcome = pipeline.handle(config, parsed, _client(request))
     body: dict[str, Any] = {
         "visitor": outcome.visitor,
         "session": outcome.session,
@@ -152,7 +155,10 @@ def amp(request: HttpRequest, public_key: str) -> HttpResponse:
             ga_client_id="",
             ga_session_id="",
         )
-        outcome = pipeline.handle(account, parsed, _client(request))
+        config = config_for(public_key)
+        if config is None:
+            return HttpResponse(status=404)
+        outcome = pipeline.handle(config, parsed, _client(request))
     except BadRequest as error:
         return _cors(JsonResponse({"error": str(error)}, status=400), request, account)
     swap = next(iter(outcome.swaps.values()), None)

@@ -6,13 +6,16 @@ import argparse
 import json
 import logging
 import os
+import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
+from ringtrail.accounts.models import Account
 from ringtrail.carriers.simulator import CallResult, CallScenario, Credentials, Simulator
 from ringtrail.carriers.simulator.signing import CarrierName
+from ringtrail.dni import traffic
 from ringtrail.lib.phone import normalize_e164
 from ringtrail.numbers.models import NumberState, TrackingNumber
 
@@ -28,16 +31,23 @@ class Command(BaseCommand):
     help = "Simulate carrier traffic (signed webhooks, TwiML, callbacks) against a running Ringtrail server."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        # Subcommands leave room for `simulate traffic` next to `simulate call`.
-        actions = parser.add_subparsers(dest="action", required=True, metavar="{call}")
+        actions = parser.add_subparsers(dest="action", required=True, metavar="{call,traffic}")
         add_call_arguments(actions.add_parser("call", help="place one simulated inbound call"))
+        add_traffic_arguments(
+            actions.add_parser(
+                "traffic", help="synthetic website visitors and their calls, with ground truth"
+            )
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["action"] != "call":
+        if options["action"] not in ("call", "traffic"):
             raise CommandError(f"unknown action {options['action']!r}")
         if options["verbosity"] < 2:
             # httpx logs every request at INFO; the story already tells them, better.
             logging.getLogger("httpx").setLevel(logging.WARNING)
+        if options["action"] == "traffic":
+            self.traffic(options)
+            return
         result = self.place_call(options)
         if options["json"]:
             self.stdout.write(json.dumps(result.to_json(), indent=2))
@@ -46,6 +56,33 @@ class Command(BaseCommand):
                 self.stdout.write(line)
         if result.errors:
             raise CommandError(f"the simulated call had {len(result.errors)} error(s); see the story above")
+
+    def traffic(self, options: dict[str, Any]) -> None:
+        account = Account.objects.filter(slug=options["account"]).first()
+        if account is None:
+            raise CommandError(
+                f"no account {options['account']!r} in the local database (try `ringtrail demo`)"
+            )
+        site = traffic.site_info(account)
+        config = traffic.TrafficConfig(
+            visitors=options["visitors"],
+            duration=options["duration"],
+            call_rate=options["call_rate"],
+            seed=options["seed"],
+        )
+        show = not options["json"] and sys.stderr.isatty()
+        report = traffic.run_traffic(
+            options["base_url"] or default_base_url(), site, config, progress_bar(config) if show else None
+        )
+        if show:
+            sys.stderr.write("\n")
+        if options["json"]:
+            self.stdout.write(json.dumps(report, indent=2))
+            return
+        for line in traffic.summary_lines(report):
+            self.stdout.write(line)
+        for warning in traffic_warnings(report):
+            self.stderr.write(warning)
 
     def place_call(self, options: dict[str, Any]) -> CallResult:
         to = normalise_number(options["to"], "--to")
@@ -177,3 +214,63 @@ def carrier_name(kind: str) -> CarrierName:
     if kind == "signalwire":
         return "signalwire"
     raise CommandError(f"the simulator does not speak the {kind!r} carrier dialect")
+
+
+def add_traffic_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--visitors", type=bounded_int, required=True, metavar="N", help="1-5000")
+    parser.add_argument("--duration", type=positive, required=True, metavar="S", help="real seconds")
+    parser.add_argument("--call-rate", type=share, default=0.3, metavar="P", help="share who call (0.3)")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--json", action="store_true", help="print one JSON document with all counts")
+    parser.add_argument("--base-url", default=None, help="default http://127.0.0.1:$PORT (8000)")
+    parser.add_argument("--account", default="demo", metavar="SLUG", help="account slug (demo)")
+
+
+def bounded_int(raw: str) -> int:
+    # Caller numbers are +1212555xxxx, one per visitor, so 10 000 is a hard ceiling anyway.
+    if not raw.isdigit() or not 1 <= int(raw) <= 5000:
+        raise argparse.ArgumentTypeError("must be a whole number from 1 to 5000")
+    return int(raw)
+
+
+def positive(raw: str) -> float:
+    value = non_negative(raw)
+    if value == 0 or value > 3600:
+        raise argparse.ArgumentTypeError("must be more than 0 and at most 3600 seconds")
+    return value
+
+
+def share(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number") from exc
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
+def progress_bar(config: traffic.TrafficConfig) -> Any:
+    def draw(tally: traffic.Tally) -> None:
+        done = min(tally.visitors_done, config.visitors)
+        filled = done * 30 // config.visitors
+        sys.stderr.write(
+            f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{config.visitors} visitors, "
+            f"{tally.requests} requests, {len(tally.placed)} calls, {tally.request_errors} errors"
+        )
+        sys.stderr.flush()
+
+    return draw
+
+
+def traffic_warnings(report: dict[str, Any]) -> list[str]:
+    warnings = []
+    if report["fallback"]["rate"] > 0.2:
+        warnings.append(
+            f"{report['fallback']['rate']:.0%} of pooled visits got the fallback number: the pool is too "
+            "small for this traffic (see the pool advisor), or the server's per-IP rate limit kicked in. "
+            "The simulator is one client IP: start the server with DNI_RATE_PER_IP_PER_MINUTE=1000000."
+        )
+    if report["request_errors"]:
+        warnings.append(f"{report['request_errors']} request error(s), e.g. {report['errors'][:3]}")
+    return warnings

@@ -1,0 +1,89 @@
+"""Per-account DNI configuration, cached in each process (read on every page view of every visitor).
+
+Any save of an account, source, rule, pool, tracking number or swap target bumps a shared version so
+every process reloads within a second (``lib/local_cache``); lease state is never cached here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from ringtrail.accounts.models import Account
+from ringtrail.dni.models import Pool
+from ringtrail.lib.local_cache import VersionedLocalCache
+from ringtrail.numbers.models import NumberState, SwapTarget, TrackingNumber
+from ringtrail.sources import classify
+from ringtrail.sources.models import Source, SourceKind, SourceRule
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    account: Account
+    sources: tuple[Source, ...]  # online sources, in rule order
+    rules: tuple[classify.Rule, ...]
+    pools: dict[int, Pool] = field(default_factory=dict)  # by source id
+    static_numbers: dict[int, int] = field(default_factory=dict)  # source id -> tracking number id
+    swap_targets: frozenset[str] = frozenset()
+    numbers: dict[int, str] = field(default_factory=dict)  # tracking number id -> E.164
+
+    def source(self, source_id: int | None) -> Source | None:
+        return next((s for s in self.sources if s.pk == source_id), None)
+
+
+_configs: VersionedLocalCache[AccountConfig | None] = VersionedLocalCache("rt:dni-config-version", ttl=60)
+
+
+def config_for(public_key: str) -> AccountConfig | None:
+    if not public_key.startswith("pk_") or len(public_key) > 40:
+        return None
+    return _configs.get(public_key, lambda: load(public_key))
+
+
+def load(public_key: str) -> AccountConfig | None:
+    account = Account.objects.filter(public_key=public_key).first()
+    if account is None:
+        return None
+    sources = tuple(
+        Source.objects.filter(account=account, kind=SourceKind.ONLINE)
+        .prefetch_related("rules")
+        .order_by("position", "id")
+    )
+    numbers = TrackingNumber.objects.filter(account=account).exclude(state=NumberState.RELEASED)
+    return AccountConfig(
+        account=account,
+        sources=sources,
+        rules=tuple(classify.Rule(s.pk, r.kind, r.value) for s in sources for r in s.rules.all()),
+        pools={p.source_id: p for p in Pool.objects.filter(account=account)},
+        static_numbers=_static_numbers(numbers),
+        swap_targets=frozenset(SwapTarget.objects.filter(account=account).values_list("number", flat=True)),
+        numbers=dict(numbers.values_list("pk", "number")),
+    )
+
+
+def _static_numbers(numbers: Any) -> dict[int, int]:
+    found: dict[int, int] = {}
+    for source_id, number_id in (
+        numbers.filter(pool__isnull=True, state=NumberState.ACTIVE, source__isnull=False)
+        .order_by("pk")
+        .values_list("source_id", "pk")
+    ):
+        found.setdefault(source_id, number_id)
+    return found
+
+
+def forget_local_copies() -> None:
+    _configs.clear()
+
+
+@receiver([post_save, post_delete], sender=Account)
+@receiver([post_save, post_delete], sender=Source)
+@receiver([post_save, post_delete], sender=SourceRule)
+@receiver([post_save, post_delete], sender=Pool)
+@receiver([post_save, post_delete], sender=TrackingNumber)
+@receiver([post_save, post_delete], sender=SwapTarget)
+def configuration_changed(sender: type, **kwargs: Any) -> None:
+    _configs.invalidate_everywhere()
