@@ -11,7 +11,11 @@ import pytest
 @pytest.fixture(autouse=True)
 def _isolated_cache_and_spool(settings: Any, tmp_path: Path) -> None:
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": str(tmp_path)}
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": str(tmp_path)},
+        "ratelimit": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"rl-{tmp_path}",
+        },
     }
     settings.SPOOL_DIR = tmp_path / "spool"
     from ringtrail.numbers.routes import forget_local_copies

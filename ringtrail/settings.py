@@ -106,15 +106,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL")
 CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-else:
-    # File-based so every web process on this host shares the routing snapshot used when the DB is down.
     CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+        "ratelimit": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+    }
+else:
+    CACHES = {
+        # File-based so every web process on this host shares the routing snapshot used when the DB is
+        # down; never culled, because a culled snapshot is a call that cannot be routed.
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
             "TIMEOUT": None,
-        }
+            "OPTIONS": {"MAX_ENTRIES": 10_000_000},
+        },
+        # Rate-limit counters are written on every DNI request: per process in memory without Redis
+        # (each web process then allows the configured rate), shared and exact with Redis.
+        "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"},
     }
 
 TASKS = {

@@ -1,11 +1,11 @@
-"""Fixed-window rate limits in the shared cache (so every web process counts together)."""
+"""Fixed-window rate limits in the ``ratelimit`` cache (shared with Redis; per process without it)."""
 
 from __future__ import annotations
 
 import logging
 import time
 
-from django.core.cache import cache
+from django.core.cache import caches
 
 log = logging.getLogger(__name__)
 
@@ -14,10 +14,11 @@ def allow(scope: str, key: str, limit_per_minute: int) -> bool:
     """Count one hit; False once the key has made more than ``limit_per_minute`` hits this minute."""
     window = int(time.time() // 60)
     name = f"rt:rl:{scope}:{key}:{window}"
+    counters = caches["ratelimit"]
     try:
-        if cache.add(name, 1, timeout=90):
+        if counters.add(name, 1, timeout=90):
             return True
-        return int(cache.incr(name)) <= limit_per_minute
+        return int(counters.incr(name)) <= limit_per_minute
     except ValueError:  # expired between add and incr
         return True
     except Exception:
