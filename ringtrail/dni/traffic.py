@@ -56,6 +56,7 @@ SITE = "https://www.acme-plumbing.test"
 BOT_SHARE = 0.05
 GRACE_SECONDS = 5.0
 TIMEOUT_SECONDS = 5.0
+PROGRESS_SECONDS = 0.2
 DIALECTS: dict[str, CarrierName] = {"twilio": "twilio", "signalwire": "signalwire"}
 VERDICTS = ("correct", "ambiguous", "wrong", "untracked")
 
@@ -197,6 +198,7 @@ class Runner:
         heapq.heapify(heap)
         running: set[Future[None]] = set()
         deadline = start + self.config.duration + GRACE_SECONDS
+        drawn = 0.0
         with self.http, ThreadPoolExecutor(self.config.concurrency) as pool:
             while (heap or running or not self.ready.empty()) and time.monotonic() < deadline:
                 while not self.ready.empty():
@@ -204,11 +206,14 @@ class Runner:
                 while heap and heap[0][0] <= time.monotonic() and len(running) < self.config.concurrency:
                     running.add(pool.submit(self._step, heapq.heappop(heap)[2], start))
                 running = {f for f in running if not f.done()}
-                if progress:
+                if progress and time.monotonic() >= drawn + PROGRESS_SECONDS:
+                    drawn = time.monotonic()
                     progress(self.tally)
                 time.sleep(0.02)
             pool.shutdown(wait=False, cancel_futures=True)
         self.tally.visitors_done += len({v.index for _, _, v in heap})  # cut off by the deadline
+        if progress:
+            progress(self.tally)
         return self.tally
 
     def _step(self, visitor: Visitor, start: float) -> None:

@@ -35,7 +35,11 @@ class Command(BaseCommand):
         add_call_arguments(actions.add_parser("call", help="place one simulated inbound call"))
         add_traffic_arguments(
             actions.add_parser(
-                "traffic", help="synthetic website visitors and their calls, with ground truth"
+                "traffic",
+                help="synthetic website visitors and their calls, with ground truth",
+                # The simulator is one client IP, which the server's per-IP limit would degrade.
+                description="Start the server with DNI_RATE_PER_IP_PER_MINUTE=1000000 (default 120): all "
+                "simulated visitors share one IP and would otherwise get the fallback number.",
             )
         )
 
