@@ -26,7 +26,8 @@ DEMO_NUMBERS = (
 )
 DEMO_DESK = "+14155550199"
 # DNI: the desk number is what the demo website prints; visitors from Google Ads see a pool number.
-DEMO_POOL = tuple(f"+1415555{n:04d}" for n in range(110, 116))
+# Sized for the demo's own traffic run (a dozen visitors, 15-minute holds) with room to spare.
+DEMO_POOL = tuple(f"+1415555{n:04d}" for n in range(120, 160))
 DEMO_POOL_FALLBACK = "+14155550119"
 
 

@@ -41,6 +41,18 @@ def _place_sample_calls(base_url: str) -> None:
     ]
     for scenario in scenarios:
         simulator.place_call(scenario)
+    _living_traffic(base_url)
+
+
+def _living_traffic(base_url: str) -> None:
+    """A dozen website visitors through the real DNI endpoints, some of whom call: the demo's
+    calls then show visits, landing pages and click ids."""
+    from ringtrail.accounts.models import Account
+    from ringtrail.dni import traffic
+
+    account = Account.objects.get(slug="demo")
+    config = traffic.TrafficConfig(visitors=12, duration=8.0, call_rate=0.5, seed=2026)
+    traffic.run_traffic(base_url, traffic.site_info(account), config)
 
 
 class Command(BaseCommand):
