@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from ringtrail.accounts.models import Account
 from ringtrail.dni import session as pipeline
-from ringtrail.dni.config import config_for
+from ringtrail.dni.config import AccountConfig, config_for
 from ringtrail.dni.leases import lease_store
 from ringtrail.dni.requests import BadRequest, SessionRequest, parse_session, parse_touch
 from ringtrail.visits import actions as visit_actions
@@ -33,11 +33,6 @@ HIDE_MS = 1000
 @functools.cache
 def _script_source(mtime: float) -> str:
     return SCRIPT.read_text()
-
-
-def _account(public_key: str) -> Account | None:
-    config = config_for(public_key)
-    return config.account if config else None
 
 
 def _cors(response: HttpResponse, request: HttpRequest, account: Account) -> HttpResponse:
@@ -92,22 +87,27 @@ def _preflight(request: HttpRequest, account: Account) -> HttpResponse:
     return _cors(HttpResponse(status=204), request, account)
 
 
+def _gate(request: HttpRequest, public_key: str) -> AccountConfig | HttpResponse:
+    """Known key, allowed origin; answers CORS preflight itself."""
+    config = config_for(public_key)
+    refused = _refused(request, config.account if config else None)
+    if refused is not None or config is None:
+        return refused or HttpResponse(status=404)
+    if request.method == "OPTIONS":
+        return _preflight(request, config.account)
+    return config
+
+
 @csrf_exempt
 @require_http_methods(["POST", "OPTIONS"])
 def session(request: HttpRequest, public_key: str) -> HttpResponse:
-    account = _account(public_key)
-    refused = _refused(request, account)
-    if refused is not None or account is None:
-        return refused or HttpResponse(status=404)
-    if request.method == "OPTIONS":
-        return _preflight(request, account)
+    config = _gate(request, public_key)
+    if isinstance(config, HttpResponse):
+        return config
     try:
         parsed = parse_session(request.body)
     except BadRequest as error:
-        return _cors(JsonResponse({"error": str(error)}, status=400), request, account)
-    config = config_for(public_key)
-    if config is None:
-        return HttpResponse(status=404)
+        return _cors(JsonResponse({"error": str(error)}, status=400), request, config.account)
     outcome = pipeline.handle(config, parsed, _client(request))
     body: dict[str, Any] = {
         "visitor": outcome.visitor,
@@ -115,52 +115,44 @@ def session(request: HttpRequest, public_key: str) -> HttpResponse:
         "swaps": outcome.swaps,
         "ttl": outcome.ttl,
     }
-    return _cors(JsonResponse(body), request, account)
+    return _cors(JsonResponse(body), request, config.account)
 
 
 @csrf_exempt
 @require_http_methods(["POST", "OPTIONS"])
 def touch(request: HttpRequest, public_key: str) -> HttpResponse:
-    account = _account(public_key)
-    refused = _refused(request, account)
-    if refused is not None or account is None:
-        return refused or HttpResponse(status=404)
-    if request.method == "OPTIONS":
-        return _preflight(request, account)
+    config = _gate(request, public_key)
+    if isinstance(config, HttpResponse):
+        return config
     try:
         parsed = parse_touch(request.body)
     except BadRequest as error:
-        return _cors(JsonResponse({"error": str(error)}, status=400), request, account)
+        return _cors(JsonResponse({"error": str(error)}, status=400), request, config.account)
     now = timezone.now()
-    lease_store().touch(account.pk, parsed.session, now)
-    visit_actions.touch_session(account, parsed.session, now)
-    return _cors(HttpResponse(status=204), request, account)
+    lease_store().touch(config.account.pk, parsed.session, now)
+    visit_actions.touch_session(config.account, parsed.session, now)
+    return _cors(HttpResponse(status=204), request, config.account)
 
 
 @require_GET
 def amp(request: HttpRequest, public_key: str) -> HttpResponse:
     """AMP's amp-call-tracking: ``{phoneNumber, formattedPhoneNumber}`` for the page's client id."""
-    account = _account(public_key)
-    refused = _refused(request, account)
-    if refused is not None or account is None:
-        return refused or HttpResponse(status=404)
-    client = "".join(ch for ch in request.GET.get("client", "") if ch.isalnum() or ch in "_-")[:64]
-    try:
-        parsed = SessionRequest(
-            visitor=f"amp_{client}" if len(client) >= 4 else None,
-            session=f"amp_{client}" if len(client) >= 4 else None,
-            url=request.GET.get("url", "")[:2048] or "https://amp.invalid/",
-            referrer=request.GET.get("referrer", "")[:2048],
-            targets=(),
-            ga_client_id="",
-            ga_session_id="",
-        )
-        config = config_for(public_key)
-        if config is None:
-            return HttpResponse(status=404)
-        outcome = pipeline.handle(config, parsed, _client(request))
-    except BadRequest as error:
-        return _cors(JsonResponse({"error": str(error)}, status=400), request, account)
+    config = _gate(request, public_key)
+    if isinstance(config, HttpResponse):
+        return config
+    client = "".join(ch for ch in request.GET.get("client", "") if ch.isalnum() or ch in "_-")[:60]
+    ids = f"amp_{client}" if len(client) >= 4 else None
+    url = request.GET.get("url", "")[:2048]
+    parsed = SessionRequest(
+        visitor=ids,
+        session=ids,
+        url=url if url.startswith(("https://", "http://")) else "https://amp.invalid/",
+        referrer=request.GET.get("referrer", "")[:2048],
+        targets=(),
+        ga_client_id="",
+        ga_session_id="",
+    )
+    outcome = pipeline.handle(config, parsed, _client(request))
     swap = next(iter(outcome.swaps.values()), None)
     body = {"phoneNumber": swap["number"], "formattedPhoneNumber": swap["formatted"]} if swap else {}
-    return _cors(JsonResponse(body), request, account)
+    return _cors(JsonResponse(body), request, config.account)
