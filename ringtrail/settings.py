@@ -176,4 +176,4 @@ with contextlib.suppress(OSError):
 DNI_RATE_PER_IP_PER_MINUTE = env_int("DNI_RATE_PER_IP_PER_MINUTE", 120)
 DNI_RATE_PER_KEY_PER_MINUTE = env_int("DNI_RATE_PER_KEY_PER_MINUTE", 20_000)
 # DNI: where visitor leases on pool numbers live: "sql" (the database) or "redis" (needs REDIS_URL).
-DNI_LEASE_STORE = env_str("DNI_LEASE_STORE", "sql")
+DNI_LEASE_STORE = env_str("DNI_LEASE_STORE", "redis" if REDIS_URL else "sql")

@@ -13,7 +13,6 @@ from typing import Any
 
 from ringtrail.calls.models import Attribution, Call
 from ringtrail.dni.leases import lease_store
-from ringtrail.dni.models import Lease
 from ringtrail.numbers.routes import RouteSnapshot
 from ringtrail.visits.models import Session, Visitor
 
@@ -72,8 +71,7 @@ def _earlier_visit_of(account_id: int, caller: str) -> Session | None:
 
 def _recent_holders(number_id: int, at: dt.datetime) -> list[str]:
     """The sessions that held the number last before the call: a late caller is probably one of them."""
-    leases = Lease.objects.filter(tracking_number_id=number_id, ends_at__lte=at).order_by("-ends_at")
-    return list(leases.values_list("session_id", flat=True)[:RECENT_HOLDERS])
+    return lease_store().recent_holders(number_id, at, RECENT_HOLDERS)
 
 
 def touch_of(session: Session) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from ringtrail.dni.erlang import erlang_b, offered_load, pool_size_for
-from ringtrail.dni.models import Lease, Pool
+from ringtrail.dni.leases import lease_store
+from ringtrail.dni.models import Pool
 from ringtrail.numbers.models import NumberState
 from ringtrail.visits.models import Session
 
@@ -53,7 +54,7 @@ def advise(pool: Pool, now: dt.datetime | None = None) -> Advice:
     per_minute = counts["total"] / (WINDOW.total_seconds() / 60)
     active = _mean_active_minutes(pool, since, now)
     load = offered_load(per_minute, active, pool.hold_minutes)
-    live = Lease.objects.filter(pool=pool, ends_at__gt=now).count()
+    live = lease_store().live_count(pool.pk, now)
     return Advice(
         pool_id=pool.pk,
         pool_size=size,
@@ -71,9 +72,12 @@ def advise(pool: Pool, now: dt.datetime | None = None) -> Advice:
 
 
 def _mean_active_minutes(pool: Pool, since: dt.datetime, now: dt.datetime) -> float:
-    """Mean time a lease was kept alive by heartbeats (last seen minus start), over the window."""
-    leases = Lease.objects.filter(pool=pool, started_at__gte=since).values_list("started_at", "last_seen_at")
-    spans = [(seen - start).total_seconds() / 60 for start, seen in leases]
+    """Mean time the pool's visits stayed active (last page view or heartbeat minus start) over the
+    window; read from the visits, so it is the same whichever lease store is used."""
+    visits = Session.objects.filter(
+        account_id=pool.account_id, source_id=pool.source_id, started_at__gte=since, overflow=False
+    ).values_list("started_at", "last_seen_at")
+    spans = [(seen - start).total_seconds() / 60 for start, seen in visits]
     return sum(spans) / len(spans) if spans else 0.0
 
 

@@ -68,6 +68,12 @@ class LeaseStore(Protocol):
 
     def holders(self, tracking_number_id: int, at: dt.datetime) -> list[Holder]: ...
 
+    def recent_holders(self, tracking_number_id: int, before: dt.datetime, limit: int) -> list[str]:
+        """Sessions whose leases on the number had ended by ``before``, latest first (late callers)."""
+        ...
+
+    def live_count(self, pool_id: int, now: dt.datetime) -> int: ...
+
 
 class SqlLeaseStore:
     """Leases as rows; one transaction per acquisition, serialised per pool by a row lock
@@ -105,6 +111,15 @@ class SqlLeaseStore:
             tracking_number_id=tracking_number_id, started_at__lte=at, ends_at__gt=at
         ).order_by("started_at")
         return [Holder(lease.session_id, lease.visitor_id, lease.recycled) for lease in leases]
+
+    def recent_holders(self, tracking_number_id: int, before: dt.datetime, limit: int) -> list[str]:
+        leases = Lease.objects.filter(tracking_number_id=tracking_number_id, ends_at__lte=before).order_by(
+            "-ends_at"
+        )
+        return list(leases.values_list("session_id", flat=True)[:limit])
+
+    def live_count(self, pool_id: int, now: dt.datetime) -> int:
+        return Lease.objects.filter(pool_id=pool_id, ends_at__gt=now).count()
 
     def _sticky(self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant | None:
         lease = (

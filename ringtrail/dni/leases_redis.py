@@ -178,6 +178,22 @@ return out
 """
 
 
+RECENT = """
+-- ARGV: prefix number before limit
+-- Leases that had ended by ``before``, latest end first (a number's leases never overlap, so their
+-- ends follow their starts).
+local P, before, limit = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4])
+local hist = P .. 'n:' .. ARGV[2] .. ':hist'
+local ids = redis.call('ZREVRANGEBYSCORE', hist, ARGV[3], '-inf', 'LIMIT', 0, limit + 1)
+local out = {}
+for i = 1, #ids do
+  local f = redis.call('HMGET', P .. 'lease:' .. ids[i], 's', 'end')
+  if f[2] and tonumber(f[2]) <= before and #out < limit then out[#out + 1] = f[1] end
+end
+return out
+"""
+
+
 class RedisLeaseStore:
     """Lease state in Redis, decided atomically by Lua scripts registered once per store."""
 
@@ -186,6 +202,8 @@ class RedisLeaseStore:
         self._acquire = client.register_script(ACQUIRE)
         self._touch = client.register_script(TOUCH)
         self._holders = client.register_script(HOLDERS)
+        self._recent = client.register_script(RECENT)
+        self._client = client
 
     @classmethod
     def from_url(cls, url: str, prefix: str = DEFAULT_PREFIX) -> RedisLeaseStore:
@@ -217,6 +235,14 @@ class RedisLeaseStore:
         return [
             Holder(session.decode(), visitor.decode(), bool(recycled)) for session, visitor, recycled in rows
         ]
+
+    def recent_holders(self, tracking_number_id: int, before: dt.datetime, limit: int) -> list[str]:
+        rows = self._recent(args=[self.prefix, tracking_number_id, repr(before.timestamp()), limit])
+        return [session.decode() for session in rows]
+
+    def live_count(self, pool_id: int, now: dt.datetime) -> int:
+        # p:{pool}:ends scores each number by its latest lease end: live leases end after now.
+        return int(self._client.zcount(f"{self.prefix}p:{pool_id}:ends", f"({now.timestamp()!r}", "+inf"))
 
 
 def _eligible(pool_id: int) -> list[int]:

@@ -159,6 +159,26 @@ def test_holders_at_a_moment(store: LeaseStore, pool_of: Callable) -> None:
     assert store.holders(number, T0 - MIN) == []
 
 
+def test_recent_holders_for_late_callers(store: LeaseStore, pool_of: Callable) -> None:
+    plan, numbers, _ = pool_of(1, cooldown_minutes=0)
+    number = numbers[0].pk
+    store.acquire(plan, "v1", "s1", T0)  # holds until +15
+    store.acquire(plan, "v2", "s2", T0 + 20 * MIN)  # holds until +35
+    assert store.recent_holders(number, T0 + 10 * MIN, 3) == []  # s1 is still holding then
+    assert store.recent_holders(number, T0 + 30 * MIN, 3) == ["s1"]
+    assert store.recent_holders(number, T0 + 3 * 60 * MIN, 3) == ["s2", "s1"]
+    assert store.recent_holders(number, T0 + 3 * 60 * MIN, 1) == ["s2"]
+
+
+def test_live_count(store: LeaseStore, pool_of: Callable) -> None:
+    plan, _, _ = pool_of(3)
+    store.acquire(plan, "v1", "s1", T0)
+    store.acquire(plan, "v2", "s2", T0 + 5 * MIN)
+    assert store.live_count(plan.pool_id, T0 + 6 * MIN) == 2
+    assert store.live_count(plan.pool_id, T0 + 17 * MIN) == 1
+    assert store.live_count(plan.pool_id, T0 + 60 * MIN) == 0
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_visitors_never_share_a_number(store: LeaseStore) -> None:
     if (
