@@ -70,6 +70,11 @@ class Hook(enum.StrEnum):
     WHISPER = "whisper"
     DIAL = "dial"
     RECORDING = "recording"
+    # A call flow continues here: a gather's digits or speech, a redirect, a dial result inside a
+    # flow. Its params carry a signed reference to the flow position (see ``flows.position``).
+    FLOW = "flow"
+    # The caller's answer to a spam-screening challenge ("press 1 to be connected").
+    SCREEN = "screen"
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,32 @@ class Record:
 
 
 @dataclass(frozen=True)
+class Gather:
+    """Collect keypad digits and/or speech while the prompt plays, then post them to ``action``.
+
+    When the caller says nothing before ``timeout_seconds`` the carrier moves on to the next step,
+    so a decision puts a ``Redirect`` after a gather to learn about the timeout.
+    """
+
+    action: HookRef
+    prompt: tuple[Say | Play | Pause, ...] = ()
+    dtmf: bool = True
+    speech: bool = False
+    timeout_seconds: int = 5
+    num_digits: int | None = None
+    finish_on_key: str = "#"
+    speech_hints: tuple[str, ...] = ()
+    language: str = "en-US"
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """Ask the carrier for the next instructions at ``target`` (loops, timeouts, queue holds)."""
+
+    target: HookRef
+
+
+@dataclass(frozen=True)
 class Hangup:
     pass
 
@@ -132,7 +163,7 @@ class Reject:
     reason: str = "rejected"  # "rejected" or "busy"
 
 
-Step = Say | Play | Pause | Dial | Record | Hangup | Reject
+Step = Say | Play | Pause | Dial | Record | Gather | Redirect | Hangup | Reject
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,13 @@ from xml.sax.saxutils import escape, quoteattr
 from ringtrail.carriers.base import (
     CallDecision,
     Dial,
+    Gather,
     Hangup,
     HookRef,
     Pause,
     Play,
     Record,
+    Redirect,
     Reject,
     Say,
     Step,
@@ -51,6 +53,10 @@ class TwimlRenderer:
                 return self._dial(step)
             case Record():
                 return self._record(step)
+            case Gather():
+                return self._gather(step)
+            case Redirect(target=target):
+                return _element("Redirect", {"method": "POST"}, self.url_for(target))
             case Hangup():
                 return _element("Hangup")
             case Reject(reason=reason):
@@ -93,6 +99,26 @@ class TwimlRenderer:
             attrs["recordingStatusCallback"] = self.url_for(record.recording_callback)
             attrs["recordingStatusCallbackEvent"] = "completed"
         return _element("Record", attrs)
+
+    def _gather(self, gather: Gather) -> str:
+        inputs = " ".join(
+            kind for kind, wanted in (("dtmf", gather.dtmf), ("speech", gather.speech)) if wanted
+        )
+        attrs = {
+            "input": inputs,
+            "action": self.url_for(gather.action),
+            "method": "POST",
+            "timeout": str(gather.timeout_seconds),
+            "finishOnKey": gather.finish_on_key,
+        }
+        if gather.num_digits is not None:
+            attrs["numDigits"] = str(gather.num_digits)
+        if gather.speech:
+            attrs["language"] = gather.language
+            if gather.speech_hints:
+                attrs["hints"] = ", ".join(gather.speech_hints)
+        prompt = "".join(self._step(step) for step in gather.prompt)
+        return _element("Gather", attrs, inner_xml=prompt)
 
 
 # Characters XML 1.0 cannot carry at all, even escaped; a whisper or greeting loses them.

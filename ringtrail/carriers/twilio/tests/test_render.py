@@ -8,12 +8,14 @@ from ringtrail.carriers.base import (
     CallDecision,
     Dial,
     DialTarget,
+    Gather,
     Hangup,
     Hook,
     HookRef,
     Pause,
     Play,
     Record,
+    Redirect,
     Reject,
     Say,
 )
@@ -56,3 +58,26 @@ def test_every_step_renders() -> None:
 def test_characters_xml_cannot_carry_are_dropped() -> None:
     root = ElementTree.fromstring(TwimlRenderer().render(CallDecision((Say("ring\x00\x07 me\x1b"),))))
     assert root[0].text == "ring me"
+
+
+def test_gather_wraps_its_prompt_and_redirect_follows() -> None:
+    ref = HookRef(Hook.FLOW, {"p": "signed"})
+    decision = CallDecision(
+        (
+            Gather(ref, (Say("Press 1 for sales"),), speech=True, num_digits=1, speech_hints=("sales",)),
+            Redirect(HookRef(Hook.FLOW, {"p": "signed", "timeout": "1"})),
+        )
+    )
+    root = ElementTree.fromstring(TwimlRenderer().render(decision))
+    assert [e.tag for e in root] == ["Gather", "Redirect"]
+    gather = root[0]
+    assert gather.get("input") == "dtmf speech" and gather.get("numDigits") == "1"
+    assert gather.get("action") == "/carriers/twilio/flow?p=signed" and gather.get("hints") == "sales"
+    assert [e.tag for e in gather] == ["Say"] and gather[0].text == "Press 1 for sales"
+    assert root[1].text == "/carriers/twilio/flow?p=signed&timeout=1"
+
+
+def test_dtmf_only_gather_has_no_speech_attributes() -> None:
+    root = ElementTree.fromstring(TwimlRenderer().render(CallDecision((Gather(HookRef(Hook.SCREEN)),))))
+    assert root[0].get("input") == "dtmf" and root[0].get("language") is None
+    assert root[0].get("numDigits") is None
