@@ -28,6 +28,11 @@ class Attribution(models.TextChoices):
     NONE = "", "Not attributed"
 
 
+class CallType(models.TextChoices):
+    INBOUND = "inbound", "Inbound"
+    CALLBACK = "callback", "Call-back (web form)"
+
+
 class Call(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="calls")
     carrier = models.CharField(max_length=16)
@@ -59,6 +64,11 @@ class Call(models.Model):
     recording_urls = models.JSONField(default=list, blank=True)
     voicemail_url = models.CharField(max_length=500, blank=True)
     routing_note = models.CharField(max_length=200, blank=True)
+    call_type = models.CharField(max_length=16, choices=CallType.choices, default=CallType.INBOUND)
+    # Screened as spam before it was answered (or marked by a person); spam is kept, listed on the
+    # spam page, and left out of attribution and reports until someone unmarks it.
+    is_spam = models.BooleanField(default=False)
+    spam_reason = models.CharField(max_length=200, blank=True)
     attribution = models.CharField(max_length=16, choices=Attribution.choices, blank=True)
     visit_session = models.ForeignKey(
         "visits.Session", null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
