@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import format_datetime
 
-from ringtrail.carriers.simulator.state import STATUS_PATH, CallState, Recording, log_exchange, whole_seconds
+from ringtrail.carriers.simulator.state import CallState, Recording, log_exchange, whole_seconds
 from ringtrail.carriers.simulator.story import StepKind
 
 
@@ -21,19 +21,37 @@ class Callback:
 def final_status(state: CallState) -> str:
     if state.failed:
         return "failed"
+    if state.unanswered_status is not None:
+        return state.unanswered_status
     if state.rejected is not None and not state.picked_up:
         # Twilio: a first-verb Reject ends the call busy, or no-answer for reason "rejected".
         return "busy" if state.rejected == "busy" else "no-answer"
     return "completed"
 
 
+def planned_statuses(state: CallState) -> list[str]:
+    """The CallStatus of each status callback, in order, as the call's subscription asks."""
+    if state.status_callback is None:
+        return []
+    if state.status_events is None:
+        return ["ringing", *(["in-progress"] if state.picked_up else []), final_status(state)]
+    # Twilio's StatusCallbackEvent names, and the CallStatus each one reports.
+    by_event = [
+        ("initiated", "initiated"),
+        ("ringing", "ringing"),
+        ("answered", "in-progress" if state.picked_up else None),
+        ("completed", final_status(state)),
+    ]
+    return [status for event, status in by_event if status and event in state.status_events]
+
+
 def plan_callbacks(state: CallState) -> list[Callback]:
-    statuses = ["ringing", *(["in-progress"] if state.picked_up else []), final_status(state)]
+    statuses = planned_statuses(state)
     plan = [_status_callback(state, status, sequence) for sequence, status in enumerate(statuses)]
-    first_recording = len(plan)
+    # A recording nobody asked to hear about (an API call's Record without a callback) is not sent.
+    announced = [recording for recording in state.recordings if recording.callback_url]
     plan += [
-        _recording_callback(state, recording, first_recording + index)
-        for index, recording in enumerate(state.recordings)
+        _recording_callback(state, recording, len(plan) + index) for index, recording in enumerate(announced)
     ]
     return plan
 
@@ -62,15 +80,19 @@ def _timestamp(moment: datetime) -> str:
 
 
 def _status_callback(state: CallState, status: str, sequence: int) -> Callback:
-    at_end = status not in ("ringing", "in-progress")
+    at_end = status not in ("initiated", "ringing", "in-progress")
+    moment = state.clock.now if at_end else state.clock.start
+    if status == "in-progress":
+        moment = state.clock.start + timedelta(seconds=state.connected_at)
     params = state.call_params(status) | {
         "SequenceNumber": str(sequence),
-        "Timestamp": _timestamp(state.clock.now if at_end else state.clock.start),
+        "Timestamp": _timestamp(moment),
         "CallbackSource": "call-progress-events",
     }
     if at_end:
-        params["CallDuration"] = str(whole_seconds(state.clock.offset))
-    return Callback(state.http.resolve(STATUS_PATH), params, f"status {status} #{sequence}")
+        params["CallDuration"] = str(whole_seconds(state.clock.offset - state.connected_at))
+    assert state.status_callback is not None
+    return Callback(state.http.resolve(state.status_callback), params, f"status {status} #{sequence}")
 
 
 def _recording_callback(state: CallState, recording: Recording, sequence: int) -> Callback:

@@ -1,103 +1,216 @@
-"""The verbs that involve another party: <Dial> (with its whisper) and <Record>."""
+"""<Dial>: every target rings at once, each plays its scripted callee, the first to accept is bridged.
+
+A target with a whisper ``url`` is connected only when its whisper document ends without hanging up
+(Twilio's call screening): a callee that answers but never presses the digit the whisper asks for
+drops out, and the other targets go on ringing. Whispers of targets that answer close together are
+played one after another, not overlapped.
+"""
 
 from __future__ import annotations
 
-from ringtrail.carriers.simulator.scenario import new_sid
+from collections import deque
+from dataclasses import dataclass
+
+from ringtrail.carriers.simulator.gather import play_prompt, resolve
+from ringtrail.carriers.simulator.scenario import Callee, new_sid, parse_input
 from ringtrail.carriers.simulator.state import (
     DEFAULT_RECORDING_CALLBACK,
     CallState,
-    Recording,
     fetch_document,
-    recording_url,
     whole_seconds,
 )
 from ringtrail.carriers.simulator.story import Step, StepKind
 from ringtrail.carriers.simulator.twiml import (
     DialTarget,
     DialVerb,
+    GatherVerb,
     HangupVerb,
     PauseVerb,
     PlayVerb,
-    RecordVerb,
+    RedirectVerb,
     RejectVerb,
     SayVerb,
     Verb,
     describe_verb,
 )
 
+# The same bound as the caller's documents: a whisper that redirects forever is a broken call.
+MAX_WHISPER_DOCUMENTS = 50
+
+
+@dataclass
+class Leg:
+    """One dialled target and what became of it: completed, busy, failed, no-answer, declined, canceled."""
+
+    target: DialTarget
+    callee: Callee
+    sid: str
+    status: str = "ringing"
+    answered_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class DialEnd:
+    status: str
+    sid: str
+    duration: int
+    bridged: bool
+
 
 def perform_dial(state: CallState, dial: DialVerb) -> tuple[Verb, ...] | None:
     started, mark = state.clock.offset, len(state.story.steps)
-    child_sid = new_sid("CA")
-    status, talk = _connect(state, dial, child_sid)
-    if state.ended:
+    legs = [Leg(target, state.scenario.callee(target.address), new_sid("CA")) for target in dial.targets]
+    winner = _ring(state, dial, legs, started)
+    if state.failed:
         return None
-    state.dial_statuses.append(status)
-    text = f"Dial {_dial_summary(dial)} → {_dial_result(state, dial, status, talk)}"
-    # Inserted where the Dial began so the callee's whisper lines read after it.
+    end = _bridge(state, dial, winner) if winner is not None else _unanswered(state, dial, legs, started)
+    state.dial_statuses.append(end.status)
+    text = f"Dial {_dial_summary(dial)} → {_dial_result(winner, end, dial)}"
+    # Inserted where the Dial began so the callee lines read after it.
     state.story.steps.insert(
-        mark, Step(started, StepKind.VERB, text, {"dial_call_sid": child_sid, "dial_call_status": status})
+        mark, Step(started, StepKind.VERB, text, {"dial_call_sid": end.sid, "dial_call_status": end.status})
     )
-    if status == "completed" and dial.records:
-        _queue_dial_recording(state, dial, talk)
+    for leg in legs:
+        state.story.add(
+            StepKind.CALLEE, f"{leg.target.address}: {leg.status}", leg=leg.sid, status=leg.status
+        )
     if dial.action is None:
         return None
-    return _post_dial_action(state, dial.action, child_sid, status, talk)
+    return _post_dial_action(state, dial.action, end)
 
 
-def _connect(state: CallState, dial: DialVerb, child_sid: str) -> tuple[str, float]:
-    """Ring the callee as the scenario says; returns (DialCallStatus, talk seconds)."""
-    scenario = state.scenario
-    if scenario.outcome in ("busy", "failed"):
-        return scenario.outcome, 0.0
-    if scenario.outcome == "no-answer" or scenario.answer_after > dial.timeout:
-        state.clock.advance(dial.timeout)
-        return "no-answer", 0.0
-    state.clock.advance(scenario.answer_after)
-    # All targets ring at once; the scenario has one callee, so the first target is the one who answers.
-    target = dial.targets[0]
-    if target.whisper_url and not _whisper(state, dial, target, child_sid):
-        return "no-answer", 0.0
+def _ring(state: CallState, dial: DialVerb, legs: list[Leg], started: float) -> Leg | None:
+    """Ring every target; the first whose callee answers and accepts its whisper is the winner."""
+    answering: list[Leg] = []
+    for leg in legs:
+        callee = leg.callee
+        if callee.outcome in ("busy", "failed"):
+            leg.status = callee.outcome
+        elif callee.outcome == "no-answer" or callee.answer_after > dial.timeout:
+            leg.status = "no-answer"
+        else:
+            answering.append(leg)
+    for leg in sorted(answering, key=lambda leg: leg.callee.answer_after):
+        moment = started + leg.callee.answer_after
+        if state.clock.offset < moment and not state.wait(moment - state.clock.offset):
+            _cancel(legs)
+            return None
+        leg.answered_at = state.clock.offset
+        state.story.add(StepKind.CALLEE, f"{leg.target.address} picks up", leg=leg.sid)
+        if leg.target.whisper_url and not _whisper(state, dial, leg):
+            if state.ended:
+                _cancel(legs)
+                return None
+            leg.status = "declined"
+            continue
+        leg.status = "completed"
+        _cancel(legs)
+        return leg
+    return None
+
+
+def _cancel(legs: list[Leg]) -> None:
+    for leg in legs:
+        if leg.status == "ringing":
+            leg.status = "canceled"
+
+
+def _bridge(state: CallState, dial: DialVerb, winner: Leg) -> DialEnd:
     state.answered = True
-    state.clock.advance(scenario.talk)
-    return "completed", scenario.talk
+    state.answered_by = winner.target.address
+    talk_started = state.clock.offset
+    state.wait(winner.callee.talk)
+    state.talks.append((talk_started, state.clock.offset))
+    talk = state.clock.offset - talk_started
+    if dial.records:
+        state.recordings.append(
+            state.new_recording(
+                talk,
+                channels=2 if dial.dual_channel else 1,
+                source="DialVerb",
+                callback_url=dial.recording_status_callback or DEFAULT_RECORDING_CALLBACK,
+            )
+        )
+    # The dialled call lasts from its pick-up, whisper included, to its hang-up.
+    return DialEnd("completed", winner.sid, whole_seconds(state.clock.offset - winner.answered_at), True)
 
 
-def _whisper(state: CallState, dial: DialVerb, target: DialTarget, child_sid: str) -> bool:
-    """Play the whisper to the callee; False if the callee rejected it or the request failed."""
-    assert target.whisper_url is not None
-    params = {
-        "CallSid": child_sid,
+def _unanswered(state: CallState, dial: DialVerb, legs: list[Leg], started: float) -> DialEnd:
+    statuses = {leg.status for leg in legs}
+    if not state.ended and "no-answer" in statuses:
+        state.wait(max(0.0, started + dial.timeout - state.clock.offset))
+    if statuses & {"no-answer", "declined", "canceled"}:
+        status = "no-answer"
+    elif "busy" in statuses:
+        status = "busy"
+    else:
+        status = "failed"
+    return DialEnd(status, legs[-1].sid, 0, False)
+
+
+def _leg_params(state: CallState, dial: DialVerb, leg: Leg) -> dict[str, str]:
+    return {
+        "CallSid": leg.sid,
         "ParentCallSid": state.call_sid,
         "AccountSid": state.account_sid,
         "From": dial.caller_id or state.scenario.from_,
-        "To": target.address,
+        "To": leg.target.address,
         "CallStatus": "in-progress",
         "Direction": "outbound-dial",
         "ApiVersion": "2010-04-01",
     }
-    verbs = fetch_document(state, target.whisper_url, params, "whisper", allow_empty=True)
-    if verbs is None:
-        return False
-    return all(_callee_hears(state, verb) for verb in verbs) and not state.ended
 
 
-def _callee_hears(state: CallState, verb: Verb) -> bool:
-    """One whisper verb as the callee experiences it; False stops the whisper."""
-    if isinstance(verb, SayVerb):
-        state.story.add(StepKind.CALLEE, f'callee hears Say "{verb.text}"', say=verb.text)
-    elif isinstance(verb, PlayVerb):
-        state.story.add(StepKind.CALLEE, f"callee hears Play {verb.url}", play=verb.url)
-    elif isinstance(verb, PauseVerb):
-        state.story.add(StepKind.CALLEE, f"callee hears Pause {verb.length}s")
-        state.clock.advance(verb.length)
-    elif isinstance(verb, HangupVerb | RejectVerb):
-        state.story.add(StepKind.CALLEE, "callee leg hung up by the whisper → not connected")
-        return False
-    else:
+def _whisper(state: CallState, dial: DialVerb, leg: Leg) -> bool:
+    """Run the whisper on the callee's leg; True if it ended without hanging up (accepted)."""
+    assert leg.target.whisper_url is not None
+    params = _leg_params(state, dial, leg)
+    url = leg.target.whisper_url
+    verbs = fetch_document(state, url, params, "whisper", allow_empty=True, callee_leg=True)
+    documents = 1
+    queue = deque(verbs or ())
+    while verbs is not None and queue and not state.ended:
+        verb = queue.popleft()
+        if isinstance(verb, SayVerb | PlayVerb | PauseVerb):
+            if not play_prompt(state, verb, callee=True):
+                return False
+            continue
+        if isinstance(verb, HangupVerb | RejectVerb):
+            state.story.add(StepKind.CALLEE, "whisper hangs up → this target is not connected")
+            return False
+        next_url = _whisper_next(state, leg, verb, url)
+        if next_url is None:
+            if state.ended:
+                return False
+            continue
+        documents += 1
+        if documents > MAX_WHISPER_DOCUMENTS:
+            state.fail(f"more than {MAX_WHISPER_DOCUMENTS} whisper documents; redirect loop?")
+            return False
+        url, extra = next_url
+        purpose = "whisper redirect" if isinstance(verb, RedirectVerb) else "whisper Gather action"
+        verbs = fetch_document(state, url, params | extra, purpose, allow_empty=True, callee_leg=True)
+        queue = deque(verbs or ())
+    return verbs is not None and not state.ended
+
+
+def _whisper_next(state: CallState, leg: Leg, verb: Verb, document: str) -> tuple[str, dict[str, str]] | None:
+    """Where a whisper Gather or Redirect goes next, with what; None to go on with the next verb."""
+    if isinstance(verb, RedirectVerb):
+        return verb.url, {}
+    if not isinstance(verb, GatherVerb):
         state.fail(f"unsupported verb <{describe_verb(verb)}> in a whisper; the callee leg would fail")
-        return False
-    return True
+        return None
+    for prompt in verb.prompt:
+        if not play_prompt(state, prompt, callee=True):
+            return None
+    outcome = resolve(verb, parse_input(leg.callee.accept_whisper))
+    if not state.wait(outcome.seconds):
+        return None
+    state.story.add(StepKind.CALLEE, f"callee {outcome.note}", input=outcome.params)
+    if outcome.params is None and not verb.action_on_empty_result:
+        return None
+    return verb.action or document, outcome.params or {}
 
 
 def _dial_summary(dial: DialVerb) -> str:
@@ -106,78 +219,25 @@ def _dial_summary(dial: DialVerb) -> str:
     return f"{targets} (timeout {dial.timeout}s{record})"
 
 
-def _dial_result(state: CallState, dial: DialVerb, status: str, talk: float) -> str:
-    if status == "completed":
-        return f"answered after {state.scenario.answer_after:g}s, talked {talk:g}s"
-    if (
-        status == "no-answer"
-        and state.scenario.outcome == "answer"
-        and state.scenario.answer_after <= dial.timeout
-    ):
-        return "callee hung up during the whisper (no-answer)"
-    if status == "no-answer":
-        return f"no answer after {dial.timeout}s"
-    return status
+def _dial_result(winner: Leg | None, end: DialEnd, dial: DialVerb) -> str:
+    if winner is not None:
+        answered = f"{winner.callee.answer_after:g}s"
+        return f"answered by {winner.target.address} after {answered}, DialCallDuration {end.duration}s"
+    if end.status == "no-answer":
+        return f"no-answer (timeout {dial.timeout}s)"
+    return end.status
 
 
-def _queue_dial_recording(state: CallState, dial: DialVerb, talk: float) -> None:
-    sid = new_sid("RE")
-    state.recordings.append(
-        Recording(
-            sid=sid,
-            url=recording_url(state.account_sid, sid),
-            duration=whole_seconds(talk),
-            channels=2 if dial.dual_channel else 1,
-            source="DialVerb",
-            callback_url=dial.recording_status_callback or DEFAULT_RECORDING_CALLBACK,
-        )
-    )
-
-
-def _post_dial_action(
-    state: CallState, action: str, child_sid: str, status: str, talk: float
-) -> tuple[Verb, ...] | None:
-    params = state.call_params() | {
-        "DialCallSid": child_sid,
-        "DialCallStatus": status,
-        "DialCallDuration": str(whole_seconds(talk)),
+def _post_dial_action(state: CallState, action: str, end: DialEnd) -> tuple[Verb, ...] | None:
+    params = state.call_params("completed" if state.ended else "in-progress") | {
+        "DialCallSid": end.sid,
+        "DialCallStatus": end.status,
+        "DialCallDuration": str(end.duration),
+        "DialBridged": "true" if end.bridged else "false",
     }
     state.dial_actions.append((action, params))
+    if state.ended:
+        # The caller is gone: Twilio still reports the Dial's end, and ignores what comes back.
+        fetch_document(state, action, params, "Dial action (caller gone)", allow_empty=True)
+        return None
     return fetch_document(state, action, params, "Dial action", allow_empty=True)
-
-
-def perform_record(state: CallState, record: RecordVerb) -> tuple[Verb, ...] | None:
-    beep = ", beep" if record.play_beep else ""
-    if state.scenario.voicemail_seconds <= 0:
-        state.hang_up(f"Record (max {record.max_length}s{beep}) → caller hangs up at the prompt")
-        return None
-    seconds = min(state.scenario.voicemail_seconds, float(record.max_length))
-    sid = new_sid("RE")
-    recording = Recording(
-        sid=sid,
-        url=recording_url(state.account_sid, sid),
-        duration=whole_seconds(seconds),
-        channels=1,
-        source="RecordVerb",
-        callback_url=record.recording_status_callback or DEFAULT_RECORDING_CALLBACK,
-    )
-    state.verb(
-        f"Record (max {record.max_length}s{beep}) → caller leaves a {seconds:g}s message", recording_sid=sid
-    )
-    state.clock.advance(seconds)
-    state.recordings.append(recording)
-    state.voicemail = True
-    if record.action is None:
-        return None
-    return _post_record_action(state, record.action, recording)
-
-
-def _post_record_action(state: CallState, action: str, recording: Recording) -> tuple[Verb, ...] | None:
-    # The caller ended the message by hanging up, which is what Digits=hangup tells the server.
-    params = state.call_params("completed") | {
-        "RecordingSid": recording.sid,
-        "RecordingUrl": recording.url,
-        "RecordingDuration": str(recording.duration),
-        "Digits": "hangup",
-    }
-    return fetch_document(state, action, params, "Record action", allow_empty=True)

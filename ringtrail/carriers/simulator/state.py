@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from ringtrail.carriers.simulator.scenario import CallScenario
+from ringtrail.carriers.simulator.scenario import CallScenario, new_sid
 from ringtrail.carriers.simulator.story import StepKind, Story, VirtualClock
 from ringtrail.carriers.simulator.transport import CarrierHttp, Exchange
 from ringtrail.carriers.simulator.twiml import TwimlError, Verb, describe_verb, parse_twiml
@@ -14,6 +15,8 @@ VOICE_PATH = "/carriers/twilio/voice"
 STATUS_PATH = "/carriers/twilio/status"
 DEFAULT_RECORDING_CALLBACK = "/carriers/twilio/recording"
 APPLICATION_ERROR = "the carrier would play an application error"
+# Text-to-speech reads about 150 words a minute; a <Say> takes that long on the virtual clock.
+WORDS_PER_SECOND = 2.5
 
 
 def whole_seconds(seconds: float) -> int:
@@ -21,8 +24,18 @@ def whole_seconds(seconds: float) -> int:
     return int(seconds + 0.5)
 
 
+def spoken_seconds(text: str) -> float:
+    return round(len(text.split()) / WORDS_PER_SECOND, 1)
+
+
 def recording_url(account_sid: str, recording_sid: str) -> str:
     return f"https://api.twilio.com/{API_VERSION}/Accounts/{account_sid}/Recordings/{recording_sid}"
+
+
+class RecordingStore(Protocol):
+    """Somewhere that serves the audio of a finished recording; returns its RecordingUrl."""
+
+    def publish(self, account_sid: str, recording_sid: str, seconds: int, channels: int) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,23 @@ class CallState:
     dial_statuses: list[str] = field(default_factory=list)
     recordings: list[Recording] = field(default_factory=list)
     dial_actions: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    direction: str = "inbound"
+    # Where status callbacks go, and which of Twilio's events (initiated, ringing, answered,
+    # completed) are asked for; None is an inbound number's setup: ringing, in-progress, final.
+    status_callback: str | None = STATUS_PATH
+    status_events: frozenset[str] | None = None
+    # Outbound calls: when the callee picked up (durations count from there), or why it never did.
+    connected_at: float = 0.0
+    unanswered_status: str | None = None
+    media: RecordingStore | None = None
+    caller_hung_up: bool = False
+    answered_by: str | None = None
+    gathers: int = 0
+    inputs_used: int = 0
+    # Every TwiML document the call ran, as (URL, offset it started at), and the talking spans:
+    # together they tell how long the caller spent in hold loops.
+    visits: list[tuple[str, float]] = field(default_factory=list)
+    talks: list[tuple[float, float]] = field(default_factory=list)
 
     def call_params(self, status: str = "in-progress") -> dict[str, str]:
         return {
@@ -60,9 +90,14 @@ class CallState:
             "From": self.scenario.from_,
             "To": self.scenario.to,
             "CallStatus": status,
-            "Direction": "inbound",
+            "Direction": self.direction,
             "ApiVersion": API_VERSION,
         }
+
+    @property
+    def document_url(self) -> str:
+        """The URL of the TwiML now running: where a <Gather> without action posts."""
+        return self.visits[-1][0] if self.visits else self.http.resolve(VOICE_PATH)
 
     def verb(self, text: str, **fields: object) -> None:
         self.story.add(StepKind.VERB, text, **fields)
@@ -71,6 +106,48 @@ class CallState:
         self.verb(text)
         self.ended = True
 
+    def wait(self, seconds: float) -> bool:
+        """Let carrier time pass; False, with the call ended, if the caller hangs up meanwhile."""
+        limit = self.scenario.hangup_after
+        if limit is not None and self.clock.offset + seconds > limit:
+            self.clock.advance(limit - self.clock.offset)
+            self.caller_hangs_up(f"caller hangs up at {limit:g}s")
+            return False
+        self.clock.advance(seconds)
+        return True
+
+    def caller_hangs_up(self, text: str) -> None:
+        self.caller_hung_up = True
+        self.hang_up(text)
+
+    def next_input(self) -> str | None:
+        """The caller's scripted answer to the next <Gather>; silence once the script runs out."""
+        inputs = self.scenario.inputs
+        answer = inputs[self.inputs_used] if self.inputs_used < len(inputs) else None
+        self.inputs_used += 1
+        return answer
+
+    def new_recording(self, seconds: float, channels: int, source: str, callback_url: str) -> Recording:
+        sid = new_sid("RE")
+        duration = whole_seconds(seconds)
+        url = (
+            self.media.publish(self.account_sid, sid, duration, channels)
+            if self.media is not None
+            else recording_url(self.account_sid, sid)
+        )
+        return Recording(sid, url, duration, channels, source, callback_url)
+
+    def hold_seconds(self) -> float:
+        """Time spent in documents the call fetched more than once (hold loops), less any talking."""
+        urls = [url for url, _ in self.visits]
+        ends = [start for _, start in self.visits[1:]] + [self.clock.offset]
+        held = 0.0
+        for (url, start), end in zip(self.visits, ends, strict=True):
+            if urls.count(url) > 1:
+                talking = sum(max(0.0, min(end, t1) - max(start, t0)) for t0, t1 in self.talks)
+                held += max(0.0, end - start - talking)
+        return held
+
     def fail(self, message: str, **fields: object) -> None:
         self.story.error(message, **fields)
         self.failed = True
@@ -78,11 +155,21 @@ class CallState:
 
 
 def fetch_document(
-    state: CallState, url: str, params: dict[str, str], purpose: str, allow_empty: bool
+    state: CallState,
+    url: str,
+    params: dict[str, str],
+    purpose: str,
+    allow_empty: bool,
+    callee_leg: bool = False,
 ) -> tuple[Verb, ...] | None:
-    """POST for TwiML; None means the call failed (already told), () an empty answer where allowed."""
+    """POST for TwiML; None means the call failed (already told), () an empty answer where allowed.
+
+    ``callee_leg`` documents (whispers) run on the dialled party's leg, not as the caller's document.
+    """
     exchange = state.http.post(url, params)
     log_exchange(state, purpose, exchange)
+    if not callee_leg:
+        state.visits.append((exchange.url, state.clock.offset))
     where = f"{purpose} {state.http.display(exchange.url)}"
     if not exchange.ok:
         state.fail(f"{where}: {exchange.error or f'HTTP {exchange.status}'}; {APPLICATION_ERROR}")

@@ -20,6 +20,11 @@ from ringtrail.carriers.simulator.scenario import DEFAULT_DIAL_TIMEOUT
 MAX_DOCUMENT_BYTES = 64 * 1024
 # Twilio's default <Record maxLength>.
 DEFAULT_RECORD_MAX_LENGTH = 3600
+# Twilio's <Gather> defaults: wait 5 seconds for input, finish on '#', accept DTMF only.
+DEFAULT_GATHER_TIMEOUT = 5
+DEFAULT_FINISH_ON_KEY = "#"
+GATHER_INPUTS = frozenset({"dtmf", "speech"})
+DTMF_KEYS = frozenset("0123456789*#")
 RECORD_MODES = frozenset(
     {
         "do-not-record",
@@ -99,7 +104,43 @@ class RecordVerb:
     play_beep: bool = True
 
 
-Verb = SayVerb | PlayVerb | PauseVerb | HangupVerb | RejectVerb | RedirectVerb | DialVerb | RecordVerb
+Prompt = SayVerb | PlayVerb | PauseVerb
+
+
+@dataclass(frozen=True)
+class GatherVerb:
+    """``action`` None means Twilio's default: the URL of the document the Gather came in."""
+
+    inputs: frozenset[str] = frozenset({"dtmf"})
+    action: str | None = None
+    timeout: int = DEFAULT_GATHER_TIMEOUT
+    # Seconds of silence that end speech; "auto" ends at the first pause; None: same as ``timeout``.
+    speech_timeout: int | Literal["auto"] | None = None
+    num_digits: int | None = None
+    finish_on_key: str = DEFAULT_FINISH_ON_KEY
+    action_on_empty_result: bool = False
+    prompt: tuple[Prompt, ...] = ()
+
+    @property
+    def dtmf(self) -> bool:
+        return "dtmf" in self.inputs
+
+    @property
+    def speech(self) -> bool:
+        return "speech" in self.inputs
+
+
+Verb = (
+    SayVerb
+    | PlayVerb
+    | PauseVerb
+    | HangupVerb
+    | RejectVerb
+    | RedirectVerb
+    | DialVerb
+    | RecordVerb
+    | GatherVerb
+)
 
 
 def parse_twiml(body: str) -> tuple[Verb, ...]:
@@ -164,18 +205,6 @@ def _url_attr(element: Element, name: str) -> str | None:
     return raw or None
 
 
-def _parse_say(element: Element) -> Verb:
-    return SayVerb(_text(element))
-
-
-def _parse_play(element: Element) -> Verb:
-    return PlayVerb(_text(element))
-
-
-def _parse_pause(element: Element) -> Verb:
-    return PauseVerb(_int_attr(element, "length", 1))
-
-
 def _parse_hangup(element: Element) -> Verb:
     return HangupVerb()
 
@@ -189,7 +218,18 @@ def _parse_reject(element: Element) -> Verb:
     raise TwimlError(f"<Reject reason={reason!r}> must be rejected or busy")
 
 
+def _method(element: Element) -> None:
+    # Ringtrail always asks for POST; GET would put the parameters in the query, which the simulator
+    # does not do, so it says so instead of quietly posting.
+    raw = (element.get("method") or "POST").strip().upper()
+    if raw == "GET":
+        raise TwimlError(f"<{element.tag} method=GET> is valid TwiML but the simulator only POSTs")
+    if raw != "POST":
+        raise TwimlError(f"<{element.tag} method={element.get('method')!r}> must be GET or POST")
+
+
 def _parse_redirect(element: Element) -> Verb:
+    _method(element)
     url = _text(element)
     if not url:
         raise TwimlError("<Redirect> without a URL")
@@ -197,6 +237,7 @@ def _parse_redirect(element: Element) -> Verb:
 
 
 def _parse_dial(element: Element) -> Verb:
+    _method(element)
     record = element.get("record", "do-not-record")
     if record not in RECORD_MODES:
         raise TwimlError(f"<Dial record={record!r}> is not a recording mode")
@@ -230,6 +271,7 @@ def _dial_targets(element: Element) -> tuple[DialTarget, ...]:
 
 
 def _parse_record(element: Element) -> Verb:
+    _method(element)
     return RecordVerb(
         action=_url_attr(element, "action"),
         recording_status_callback=_url_attr(element, "recordingStatusCallback"),
@@ -238,10 +280,81 @@ def _parse_record(element: Element) -> Verb:
     )
 
 
+def _parse_gather(element: Element) -> Verb:
+    _method(element)
+    action = element.get("action")
+    if action is not None and not action.strip():
+        # Twilio error 13338-style: an action that is there but empty is a broken document.
+        raise TwimlError("<Gather action=''> is empty")
+    return GatherVerb(
+        inputs=_gather_inputs(element),
+        action=_url_attr(element, "action"),
+        timeout=_int_attr(element, "timeout", DEFAULT_GATHER_TIMEOUT, minimum=1),
+        speech_timeout=_speech_timeout(element),
+        num_digits=_num_digits(element),
+        finish_on_key=_finish_on_key(element),
+        action_on_empty_result=_bool_attr(element, "actionOnEmptyResult", False),
+        prompt=tuple(_parse_prompt(child) for child in element),
+    )
+
+
+def _gather_inputs(element: Element) -> frozenset[str]:
+    words = (element.get("input") or "dtmf").split()
+    unknown = [word for word in words if word not in GATHER_INPUTS]
+    if unknown or not words:
+        raise TwimlError(f"<Gather input={element.get('input')!r}> must be dtmf, speech or 'dtmf speech'")
+    return frozenset(words)
+
+
+def _speech_timeout(element: Element) -> int | Literal["auto"] | None:
+    raw = (element.get("speechTimeout") or "").strip()
+    if not raw:
+        return None
+    if raw == "auto":
+        return "auto"
+    return _int_attr(element, "speechTimeout", 0, minimum=0)
+
+
+def _num_digits(element: Element) -> int | None:
+    if element.get("numDigits") is None:
+        return None
+    return _int_attr(element, "numDigits", 1, minimum=1)
+
+
+def _finish_on_key(element: Element) -> str:
+    raw = element.get("finishOnKey", DEFAULT_FINISH_ON_KEY)
+    if raw and (len(raw) != 1 or raw not in DTMF_KEYS):
+        raise TwimlError(f"<Gather finishOnKey={raw!r}> must be one of 0-9, * or #, or empty")
+    return raw
+
+
+def _parse_prompt(element: Element) -> Prompt:
+    # Twilio allows only these inside <Gather>; anything else makes the document invalid.
+    parser = _PROMPT_PARSERS.get(element.tag)
+    if parser is None:
+        raise TwimlError(f"<{element.tag}> is not allowed inside <Gather> (only Say, Play, Pause)")
+    return parser(element)
+
+
+def _say(element: Element) -> SayVerb:
+    return SayVerb(_text(element))
+
+
+def _play(element: Element) -> PlayVerb:
+    return PlayVerb(_text(element))
+
+
+def _pause(element: Element) -> PauseVerb:
+    return PauseVerb(_int_attr(element, "length", 1))
+
+
+_PROMPT_PARSERS: dict[str, Callable[[Element], Prompt]] = {"Say": _say, "Play": _play, "Pause": _pause}
+
 _VERB_PARSERS: dict[str, Callable[[Element], Verb]] = {
-    "Say": _parse_say,
-    "Play": _parse_play,
-    "Pause": _parse_pause,
+    "Gather": _parse_gather,
+    "Say": _say,
+    "Play": _play,
+    "Pause": _pause,
     "Hangup": _parse_hangup,
     "Reject": _parse_reject,
     "Redirect": _parse_redirect,

@@ -11,6 +11,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from ringtrail.calls.models import Call, CallEvent
 from ringtrail.carriers.simulator import CallResult, CallScenario, Credentials, Simulator
+from ringtrail.carriers.simulator.state import spoken_seconds, whole_seconds
 from ringtrail.numbers.models import TrackingNumber
 from ringtrail.testing import wired_account
 
@@ -52,7 +53,9 @@ def test_answered_call_is_recorded_with_its_talk_time(setup: Setup) -> None:
     assert result.outcome == "answered"
     assert any(step.text == 'callee hears Say "Google Ads"' for step in result.story)
     assert call.outcome == "answered"
-    assert call.talk_seconds == 42
+    # The dialled call runs from its pick-up, so it includes the whisper the callee heard.
+    assert call.talk_seconds == whole_seconds(42 + spoken_seconds("Google Ads"))
+    assert result.answered_by == "+14155550188"
     assert call.recording_urls
     assert (call.tracking_number_id, call.source_name) == (setup.tracking.pk, "Google Ads")
     assert call.customer_city == "AUSTIN"
@@ -80,7 +83,7 @@ def test_chaos_callbacks_leave_one_consistent_call(setup: Setup) -> None:
     result, call = place(setup, answer_after=2, talk=30, chaos=True, seed=1234)
     assert result.outcome == "answered"
     assert Call.objects.filter(carrier_call_id=result.call_sid).count() == 1
-    assert (call.outcome, call.talk_seconds) == ("answered", 30)
+    assert (call.outcome, call.talk_seconds) == ("answered", whole_seconds(30 + spoken_seconds("Google Ads")))
     assert len(call.recording_urls) == 1
     status_sequences = CallEvent.objects.filter(carrier_call_id=result.call_sid, kind="status")
     assert sorted(status_sequences.values_list("sequence", flat=True)) == [0, 1, 2]
@@ -95,4 +98,5 @@ def test_cli_finds_the_credentials_and_prints_json(
     )  # fmt: skip
     document = json.loads(capsys.readouterr().out)
     assert (document["outcome"], document["errors"]) == ("answered", [])
-    assert Call.objects.get(carrier_call_id=document["call_sid"]).talk_seconds == 12
+    talk = whole_seconds(12 + spoken_seconds("Google Ads"))
+    assert Call.objects.get(carrier_call_id=document["call_sid"]).talk_seconds == talk

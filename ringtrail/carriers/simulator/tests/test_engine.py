@@ -56,7 +56,9 @@ def test_answered_call_with_whisper_recording_and_callbacks() -> None:
         caller_area={"FromCity": "AUSTIN", "FromState": "TX", "FromZip": "78701", "FromCountry": "US"},
     )
 
-    assert (result.outcome, result.errors, result.duration) == ("answered", [], 45)
+    # Say (5 words, 2 s) + ring 3 s + whisper (0.8 s) + talk 42 s.
+    assert (result.outcome, result.errors, result.duration) == ("answered", [], 48)
+    assert result.answered_by == "+15551230000"
     assert SID.match(result.call_sid)
     voice = server.to(VOICE)[0].params
     assert voice == {
@@ -86,9 +88,10 @@ def test_answered_call_with_whisper_recording_and_callbacks() -> None:
     assert action["DialCallSid"] == whisper.params["CallSid"]
     assert (action["DialCallStatus"], action["DialCallDuration"], action["CallStatus"]) == (
         "completed",
-        "42",
+        "43",
         "in-progress",
     )
+    assert action["DialBridged"] == "true"
 
     statuses = [r.params for r in server.to(STATUS)]
     assert [(s["CallStatus"], s["SequenceNumber"]) for s in statuses] == [
@@ -96,10 +99,10 @@ def test_answered_call_with_whisper_recording_and_callbacks() -> None:
         ("in-progress", "1"),
         ("completed", "2"),
     ]
-    assert statuses[2]["CallDuration"] == "45"
+    assert statuses[2]["CallDuration"] == "48"
     assert statuses[0]["CallbackSource"] == "call-progress-events"
     started, ended = (parsedate_to_datetime(s["Timestamp"]) for s in (statuses[0], statuses[2]))
-    assert 44 <= (ended - started).total_seconds() <= 46
+    assert 47 <= (ended - started).total_seconds() <= 49
 
     (recording,) = server.to(RECORDING)
     assert recording.query == "call=1"
@@ -116,11 +119,13 @@ def test_answered_call_with_whisper_recording_and_callbacks() -> None:
 
     story = texts(result.story)
     assert 'Say "This call may be recorded."' in story
-    assert "Dial +15551230000 (timeout 25s, record dual) → answered after 3s, talked 42s" in story
+    dial = (
+        "Dial +15551230000 (timeout 25s, record dual) → answered by +15551230000 after 3s, "
+        "DialCallDuration 43s"
+    )
+    assert dial in story
     assert 'callee hears Say "Google Ads"' in story
-    assert story.index(
-        "Dial +15551230000 (timeout 25s, record dual) → answered after 3s, talked 42s"
-    ) < story.index('callee hears Say "Google Ads"')
+    assert story.index(dial) < story.index('callee hears Say "Google Ads"')
     assert any(s.startswith("POST /carriers/twilio/voice → 200 (") for s in story)
 
 
@@ -128,7 +133,8 @@ def test_no_answer_goes_to_voicemail() -> None:
     server = forwarding_server()
     result = server.call(outcome="no-answer", voicemail_seconds=12)
 
-    assert (result.outcome, result.errors, result.duration) == ("voicemail", [], 25 + 12)
+    # Say 2 s + ring 25 s + Say (4 words, 1.6 s) + message 12 s.
+    assert (result.outcome, result.errors, result.duration) == ("voicemail", [], 41)
     assert server.to("/carriers/twilio/whisper") == []
     action = server.to("/carriers/twilio/dial")[0].params
     assert (action["DialCallStatus"], action["DialCallDuration"]) == ("no-answer", "0")
@@ -139,7 +145,7 @@ def test_no_answer_goes_to_voicemail() -> None:
     assert recording.query == ""
     assert (recording.params["RecordingSource"], recording.params["RecordingChannels"]) == ("RecordVerb", "1")
     assert recording.params["RecordingSid"] == vm["RecordingSid"]
-    assert server.to(STATUS)[-1].params["CallDuration"] == "37"
+    assert server.to(STATUS)[-1].params["CallDuration"] == "41"
 
 
 def test_voicemail_is_capped_by_max_length() -> None:
@@ -162,7 +168,7 @@ def test_ringing_longer_than_the_timeout_is_no_answer() -> None:
     result = server.call(answer_after=26)
     assert result.outcome == "missed"
     assert server.to("/carriers/twilio/dial")[0].params["DialCallStatus"] == "no-answer"
-    assert result.duration == 25
+    assert result.duration == 2 + 25
 
 
 def test_busy_callee() -> None:
@@ -199,7 +205,8 @@ def test_redirect_pause_play_and_hangup() -> None:
         }
     )
     result = server.call()
-    assert (result.outcome, result.errors, result.duration) == ("missed", [], 6)
+    # Pause 4 s + Play (the scenario's 10 s) + Pause 2 s.
+    assert (result.outcome, result.errors, result.duration) == ("missed", [], 16)
     redirect = server.to("/next")[0]
     assert (redirect.query, redirect.params["CallStatus"]) == ("step=2", "in-progress")
     story = texts(result.story)
@@ -207,7 +214,7 @@ def test_redirect_pause_play_and_hangup() -> None:
     assert "Hangup" in story
     assert 'Say "never"' not in story and 'Say "after"' not in story
     pauses = [step.offset for step in result.story if step.text.startswith("Pause")]
-    assert pauses == [0, 4]
+    assert pauses == [0, 14]
 
 
 def test_redirect_to_an_absolute_url() -> None:
@@ -234,10 +241,10 @@ def test_reject_rejected_fails_and_reports_no_answer() -> None:
 
 
 def test_unknown_verb_fails_the_call_before_anything_plays() -> None:
-    server = FakeServer({VOICE: twiml("<Say>Hello</Say><Gather numDigits='1'/>")})
+    server = FakeServer({VOICE: twiml("<Say>Hello</Say><Enqueue>support</Enqueue>")})
     result = server.call()
     assert result.outcome == "failed"
-    assert len(result.errors) == 1 and "unsupported verb <Gather>" in result.errors[0]
+    assert len(result.errors) == 1 and "unsupported verb <Enqueue>" in result.errors[0]
     assert 'Say "Hello"' not in texts(result.story)
     assert [step.kind for step in result.story].count(StepKind.ERROR) == 1
     assert [r.params["CallStatus"] for r in server.to(STATUS)] == ["ringing", "failed"]
@@ -245,10 +252,10 @@ def test_unknown_verb_fails_the_call_before_anything_plays() -> None:
 
 def test_unknown_verb_in_whisper_fails_the_call() -> None:
     server = forwarding_server()
-    server.routes["/carriers/twilio/whisper"] = twiml("<Gather/>")
+    server.routes["/carriers/twilio/whisper"] = twiml("<Record/>")
     result = server.call()
     assert result.outcome == "failed"
-    assert "unsupported verb <Gather>" in result.errors[0]
+    assert "unsupported verb <Record> in a whisper" in result.errors[0]
 
 
 def test_timeout_is_an_application_error() -> None:
@@ -373,7 +380,7 @@ def test_given_call_sid_is_used_and_result_serialises() -> None:
         "+15557654321",
         "+15550001111",
         "answered",
-        8,
+        11,
     )
     assert document["errors"] == []
     assert {step["kind"] for step in document["story"]} >= {
@@ -384,4 +391,5 @@ def test_given_call_sid_is_used_and_result_serialises() -> None:
         "callback",
     }
     lines = result.story_lines()
-    assert lines[0].startswith(f"Call {sid}") and lines[-1] == "Outcome: answered, 8s"
+    assert lines[0].startswith(f"Call {sid}")
+    assert lines[-1] == "Outcome: answered, 11s, answered by +15551230000"

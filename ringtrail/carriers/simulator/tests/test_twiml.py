@@ -80,7 +80,7 @@ def test_empty_response_has_no_verbs() -> None:
         ("", "empty"),
         ("<Response><Say>unclosed</Response>", "unparsable"),
         ("<html><body>oops</body></html>", "root element is <html>"),
-        ("<Response><Gather/></Response>", "unsupported verb <Gather>"),
+        ("<Response><Enqueue>support</Enqueue></Response>", "unsupported verb <Enqueue>"),
         ("<Response><Dial><Conference>room</Conference></Dial></Response>", "unsupported <Dial> noun"),
         ("<Response><Dial/></Response>", "without anything to dial"),
         ('<Response><Dial record="always">+1555</Dial></Response>', "not a recording mode"),
