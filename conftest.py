@@ -18,9 +18,17 @@ def _isolated_cache_and_spool(settings: Any, tmp_path: Path) -> None:
         },
     }
     settings.SPOOL_DIR = tmp_path / "spool"
+    # Counters and leases in a developer's Redis would leak between tests; tests that want Redis say so.
+    settings.REDIS_URL = ""
+    settings.DNI_LEASE_STORE = "sql"
+    # Page views are written inline so tests can assert on rows; visits/tests cover the buffer.
+    settings.DNI_RECORD_FLUSH_SECONDS = 0
     from ringtrail.numbers.routes import forget_local_copies
 
     forget_local_copies()  # each test has a fresh cache and database; no snapshot may outlive it
     from ringtrail.dni.config import forget_local_copies as forget_dni_config
 
     forget_dni_config()
+    from ringtrail.visits.buffer import buffer
+
+    buffer.discard()  # hits left by an earlier test belong to a database that is gone

@@ -10,7 +10,7 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from ringtrail.lib.config import env_bool, env_int, env_list, env_str, project_root
+from ringtrail.lib.config import env_bool, env_float, env_int, env_list, env_str, project_root
 
 BASE_DIR = Path(__file__).resolve().parent
 HOME_DIR = project_root()
@@ -108,7 +108,8 @@ CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
-        "ratelimit": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+        # Rate limits go straight to Redis (lib/ratelimit.py); this one serves only without it.
+        "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"},
     }
 else:
     CACHES = {
@@ -175,5 +176,8 @@ with contextlib.suppress(OSError):
 # DNI: requests per minute before a visitor's page gets the fallback number instead of a pool number.
 DNI_RATE_PER_IP_PER_MINUTE = env_int("DNI_RATE_PER_IP_PER_MINUTE", 120)
 DNI_RATE_PER_KEY_PER_MINUTE = env_int("DNI_RATE_PER_KEY_PER_MINUTE", 20_000)
+# DNI: page views and heartbeats are written behind, every this many seconds per web process, in
+# bulk (visits/buffer.py); 0 writes each one as it arrives.
+DNI_RECORD_FLUSH_SECONDS = env_float("DNI_RECORD_FLUSH_SECONDS", 0.5)
 # DNI: where visitor leases on pool numbers live: "sql" (the database) or "redis" (needs REDIS_URL).
 DNI_LEASE_STORE = env_str("DNI_LEASE_STORE", "redis" if REDIS_URL else "sql")

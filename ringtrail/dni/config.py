@@ -29,6 +29,8 @@ class AccountConfig:
     static_numbers: dict[int, int] = field(default_factory=dict)  # source id -> tracking number id
     swap_targets: frozenset[str] = frozenset()
     numbers: dict[int, str] = field(default_factory=dict)  # tracking number id -> E.164
+    # pool id -> its active numbers in id order: what the lease store may hand out.
+    eligible: dict[int, tuple[int, ...]] = field(default_factory=dict)
 
     def source(self, source_id: int | None) -> Source | None:
         return next((s for s in self.sources if s.pk == source_id), None)
@@ -61,7 +63,19 @@ def load(public_key: str) -> AccountConfig | None:
         static_numbers=_static_numbers(numbers),
         swap_targets=frozenset(SwapTarget.objects.filter(account=account).values_list("number", flat=True)),
         numbers=dict(numbers.values_list("pk", "number")),
+        eligible=_eligible_by_pool(numbers),
     )
+
+
+def _eligible_by_pool(numbers: Any) -> dict[int, tuple[int, ...]]:
+    found: dict[int, list[int]] = {}
+    for pool_id, number_id in (
+        numbers.filter(pool__isnull=False, state=NumberState.ACTIVE)
+        .order_by("pk")
+        .values_list("pool_id", "pk")
+    ):
+        found.setdefault(pool_id, []).append(number_id)
+    return {pool_id: tuple(ids) for pool_id, ids in found.items()}
 
 
 def _static_numbers(numbers: Any) -> dict[int, int]:

@@ -34,9 +34,12 @@ class PoolPlan:
     cooldown: dt.timedelta
     recycle_oldest: bool
     fallback_number_id: int | None
+    # The pool's numbers that may be handed out, when the caller already knows them (the cached
+    # per-account config); None means "read them from the database". The SQL store always reads.
+    eligible: tuple[int, ...] | None = None
 
     @classmethod
-    def of(cls, pool: Pool) -> PoolPlan:
+    def of(cls, pool: Pool, eligible: tuple[int, ...] | None = None) -> PoolPlan:
         return cls(
             pool.pk,
             pool.account_id,
@@ -44,6 +47,7 @@ class PoolPlan:
             dt.timedelta(minutes=pool.cooldown_minutes),
             pool.recycle_oldest,
             pool.fallback_number_id,
+            eligible,
         )
 
 

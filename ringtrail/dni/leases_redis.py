@@ -12,6 +12,11 @@ Keys, under a prefix (default ``rt:dni:``):
 - ``n:{number}:cur``             id of the number's latest lease
 - ``n:{number}:hist``            sorted set of lease ids by start, read by ``holders``
 - ``p:{pool}:ends``              sorted set of numbers by their last lease end (busy, cool-down, LRU order)
+- ``p:{pool}:avail``             the pool's eligible numbers by the moment each may be handed out again
+                                 (last end + cool-down; never-used numbers first, in id order), so a
+                                 free number is one ``ZRANGEBYSCORE``, not a scan of the pool
+- ``p:{pool}:ver``               which eligible set (and cool-down) ``avail`` was built for; a
+                                 mismatch makes ``acquire`` rebuild it from ``ends`` and retry
 - ``p:{pool}:v:{visitor}``       id of the visitor's latest lease in the pool (stickiness)
 - ``s:{account}:{session}``      set of the session's lease ids (heartbeats)
 
@@ -21,6 +26,7 @@ Keys are built inside the scripts, so this needs a single Redis (not Redis Clust
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import redis
 
@@ -46,6 +52,9 @@ local function extend(now, retention, pool, number, visitor_key, session_key, le
   keep(P .. 'n:' .. number .. ':cur', kept)
   keep(P .. 'n:' .. number .. ':hist', kept)
   keep(P .. 'p:' .. pool .. ':ends', kept)
+  -- The availability set and its version expire together: a missing version rebuilds the set.
+  keep(P .. 'p:' .. pool .. ':avail', kept)
+  keep(P .. 'p:' .. pool .. ':ver', kept)
   keep(visitor_key, live)
   keep(session_key, live)
 end
@@ -54,12 +63,12 @@ end
 ACQUIRE = (
     _HELPERS
     + """
--- ARGV: prefix pool visitor session account now hold cooldown recycle retention trim eligible...
+-- ARGV: prefix pool visitor session account now hold cooldown recycle retention trim version
 local pool, visitor, session, account = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local now, hold, cooldown = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local recycle, retention, trim = ARGV[9] == '1', tonumber(ARGV[10]), tonumber(ARGV[11])
-local eligible, active = {}, {}
-for i = 12, #ARGV do eligible[#eligible + 1] = ARGV[i]; active[ARGV[i]] = true end
+local avail_key = P .. 'p:' .. pool .. ':avail'
+if redis.call('GET', P .. 'p:' .. pool .. ':ver') ~= ARGV[12] then return {-1, 0} end
 local ends_key = P .. 'p:' .. pool .. ':ends'
 local visitor_key = P .. 'p:' .. pool .. ':v:' .. visitor
 local session_key = P .. 's:' .. account .. ':' .. session
@@ -70,11 +79,12 @@ local function new_lease(number, recycled)
   local hist = P .. 'n:' .. number .. ':hist'
   local ends = now + hold
   redis.call('HSET', key, 'p', pool, 'n', number, 'v', visitor, 's', session,
-    'st', now, 'ls', now, 'end', ends, 'hold', hold, 'r', recycled)
+    'st', now, 'ls', now, 'end', ends, 'hold', hold, 'cd', cooldown, 'r', recycled)
   redis.call('SET', P .. 'n:' .. number .. ':cur', id)
   redis.call('ZADD', hist, now, id)
   redis.call('ZREMRANGEBYSCORE', hist, '-inf', '(' .. (now - trim))
   redis.call('ZADD', ends_key, ends, number)
+  redis.call('ZADD', avail_key, ends + cooldown, number)
   redis.call('SET', visitor_key, id)
   redis.call('SADD', session_key, id)
   extend(now, retention, pool, number, visitor_key, session_key, key, ends)
@@ -86,35 +96,32 @@ local function sticky()
   if not id then return nil end
   local key = P .. 'lease:' .. id
   local f = redis.call('HMGET', key, 'n', 's', 'end', 'r')
-  if not f[1] or not active[f[1]] or tonumber(f[3]) <= now then return nil end
+  if not f[1] or tonumber(f[3]) <= now or not redis.call('ZSCORE', avail_key, f[1]) then return nil end
   if f[2] ~= session then
     -- Same visitor, new visit: the number stays, the new session gets its own lease history.
     redis.call('HSET', key, 'end', now)
     return new_lease(f[1], f[4])
   end
   local ends = now + hold
-  redis.call('HSET', key, 'ls', now, 'end', ends, 'hold', hold)
+  redis.call('HSET', key, 'ls', now, 'end', ends, 'hold', hold, 'cd', cooldown)
   redis.call('ZADD', ends_key, ends, f[1])
+  redis.call('ZADD', avail_key, ends + cooldown, f[1])
   extend(now, retention, pool, f[1], visitor_key, session_key, key, ends)
   return {tonumber(f[1]), tonumber(f[4])}
 end
 
 local function free_number()
-  -- Never-used numbers first (in id order), then the one released longest ago past its cool-down.
-  local best, best_end = nil, nil
-  for _, n in ipairs(eligible) do
-    local last = redis.call('ZSCORE', ends_key, n)
-    if not last then return n end
-    last = tonumber(last)
-    if last <= now - cooldown and (best_end == nil or last < best_end) then best, best_end = n, last end
-  end
-  return best
+  -- Never-used numbers score below any time, in id order; then the one released longest ago.
+  return redis.call('ZRANGEBYSCORE', avail_key, '-inf', now, 'LIMIT', 0, 1)[1]
 end
 
 local function recycle_oldest()
-  -- The live lease seen longest ago gives up its number; both leases are marked recycled.
+  -- The live lease seen longest ago gives up its number; both leases are marked recycled. Live
+  -- leases are the ones whose number is not available before now + cool-down; the earliest ends
+  -- are the candidates, and ties go to the oldest lease.
   local best_key, best_n, best_seen, best_id = nil, nil, nil, nil
-  for _, n in ipairs(eligible) do
+  local first = redis.call('ZRANGEBYSCORE', avail_key, '(' .. (now + cooldown), '+inf', 'LIMIT', 0, 16)
+  for _, n in ipairs(first) do
     local id = redis.call('GET', P .. 'n:' .. n .. ':cur')
     if id then
       local f = redis.call('HMGET', P .. 'lease:' .. id, 'p', 'ls', 'end')
@@ -139,6 +146,27 @@ return nil
 """
 )
 
+SYNC = """
+-- ARGV: prefix pool version cooldown retention eligible...
+-- Rebuild the pool's availability set from the numbers' last lease ends: only eligible numbers are
+-- in it, so a drained number is never handed out and keeps its history for attribution.
+local P, pool, cooldown = ARGV[1], ARGV[2], tonumber(ARGV[4])
+local avail_key, ends_key = P .. 'p:' .. pool .. ':avail', P .. 'p:' .. pool .. ':ends'
+redis.call('DEL', avail_key)
+for i = 6, #ARGV do
+  local n = ARGV[i]
+  local last = redis.call('ZSCORE', ends_key, n)
+  if last then
+    redis.call('ZADD', avail_key, tonumber(last) + cooldown, n)
+  else
+    redis.call('ZADD', avail_key, -1e12 + tonumber(n), n)
+  end
+end
+redis.call('SET', P .. 'p:' .. pool .. ':ver', ARGV[3], 'EX', ARGV[5])
+if #ARGV >= 6 then redis.call('EXPIRE', avail_key, ARGV[5]) end
+return #ARGV - 5
+"""
+
 TOUCH = (
     _HELPERS
     + """
@@ -148,11 +176,13 @@ local now, retention = tonumber(ARGV[4]), tonumber(ARGV[5])
 local touched = 0
 for _, id in ipairs(redis.call('SMEMBERS', session_key)) do
   local key = P .. 'lease:' .. id
-  local f = redis.call('HMGET', key, 'p', 'n', 'v', 'end', 'hold')
+  local f = redis.call('HMGET', key, 'p', 'n', 'v', 'end', 'hold', 'cd')
   if f[4] and tonumber(f[4]) > now then
     local ends = now + tonumber(f[5])
     redis.call('HSET', key, 'ls', now, 'end', ends)
     redis.call('ZADD', P .. 'p:' .. f[1] .. ':ends', ends, f[2])
+    -- XX: a number drained since stays out of the availability set.
+    redis.call('ZADD', P .. 'p:' .. f[1] .. ':avail', 'XX', ends + tonumber(f[6] or 0), f[2])
     extend(now, retention, f[1], f[2], P .. 'p:' .. f[1] .. ':v:' .. f[3], session_key, key, ends)
     touched = touched + 1
   end
@@ -200,6 +230,7 @@ class RedisLeaseStore:
     def __init__(self, client: redis.Redis, prefix: str = DEFAULT_PREFIX) -> None:
         self.prefix = prefix
         self._acquire = client.register_script(ACQUIRE)
+        self._sync = client.register_script(SYNC)
         self._touch = client.register_script(TOUCH)
         self._holders = client.register_script(HOLDERS)
         self._recent = client.register_script(RECENT)
@@ -210,12 +241,21 @@ class RedisLeaseStore:
         return cls(redis.Redis.from_url(url), prefix)
 
     def acquire(self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant:
-        times = (now.timestamp(), plan.hold.total_seconds(), plan.cooldown.total_seconds())
+        eligible = plan.eligible if plan.eligible is not None else _eligible(plan.pool_id)
+        cooldown = plan.cooldown.total_seconds()
+        version = _version(eligible, cooldown)
+        times = (now.timestamp(), plan.hold.total_seconds(), cooldown)
         args: list[str | int] = [self.prefix, plan.pool_id, visitor_id, session_id, plan.account_id]
         args += [repr(t) for t in times]
-        args += [int(plan.recycle_oldest), RETENTION_SECONDS, HISTORY_TRIM_SECONDS, *_eligible(plan.pool_id)]
+        args += [int(plan.recycle_oldest), RETENTION_SECONDS, HISTORY_TRIM_SECONDS, version]
         reply = self._acquire(args=args)
-        if not reply:
+        if reply and int(reply[0]) == -1:
+            # The pool's numbers or cool-down changed since the availability set was built.
+            self._sync(
+                args=[self.prefix, plan.pool_id, version, repr(cooldown), RETENTION_SECONDS, *eligible]
+            )
+            reply = self._acquire(args=args)
+        if not reply or int(reply[0]) == -1:
             return Grant(plan.fallback_number_id, overflow=True)
         number, recycled = reply
         return Grant(int(number), recycled=bool(recycled))
@@ -245,7 +285,22 @@ class RedisLeaseStore:
         return int(self._client.zcount(f"{self.prefix}p:{pool_id}:ends", f"({now.timestamp()!r}", "+inf"))
 
 
-def _eligible(pool_id: int) -> list[int]:
+def _eligible(pool_id: int) -> tuple[int, ...]:
     """The pool's numbers that may be handed out, read fresh so draining takes effect at once."""
     numbers = TrackingNumber.objects.filter(pool_id=pool_id, state=NumberState.ACTIVE).order_by("pk")
-    return list(numbers.values_list("pk", flat=True))
+    return tuple(numbers.values_list("pk", flat=True))
+
+
+_versions: dict[tuple[tuple[int, ...], float], str] = {}
+
+
+def _version(eligible: tuple[int, ...], cooldown: float) -> str:
+    """A short digest of what the availability set must hold; memoised, the config rarely changes."""
+    key = (eligible, cooldown)
+    found = _versions.get(key)
+    if found is None:
+        if len(_versions) > 256:
+            _versions.clear()
+        digest = hashlib.blake2b(",".join(map(str, eligible)).encode(), digest_size=12).hexdigest()
+        found = _versions[key] = f"{cooldown!r}:{digest}"
+    return found

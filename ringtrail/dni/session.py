@@ -65,12 +65,15 @@ def handle(
     outcome = Outcome(visitor=request.visitor or new_id("v"), session=request.session or new_id("s"))
     if is_bot(caller.user_agent):
         return _dropped(account, outcome, Drop.BOT)
-    limited = not (
-        ratelimit.allow("dni-ip", caller.ip, settings.DNI_RATE_PER_IP_PER_MINUTE)
-        and ratelimit.allow("dni-key", account.public_key, settings.DNI_RATE_PER_KEY_PER_MINUTE)
+    limited = not ratelimit.allow_all(
+        [
+            ("dni-ip", caller.ip, settings.DNI_RATE_PER_IP_PER_MINUTE),
+            ("dni-key", account.public_key, settings.DNI_RATE_PER_KEY_PER_MINUTE),
+        ]
     )
     visit = classify.parse_visit(request.url, request.referrer)
-    source = choose_source(config, outcome.visitor, visit, now)
+    # A visitor without an id is new: it has no first touch to look up.
+    source = choose_source(config, outcome.visitor, visit, now, known_visitor=bool(request.visitor))
     if source is None:
         visit_actions.record_visit(
             account, outcome.visitor, outcome.session, request, visit, None, None, False, now
@@ -104,11 +107,17 @@ def handle(
 
 
 def choose_source(
-    config: AccountConfig, visitor_id: str, visit: classify.Visit, now: dt.datetime
+    config: AccountConfig,
+    visitor_id: str,
+    visit: classify.Visit,
+    now: dt.datetime,
+    known_visitor: bool = True,
 ) -> Source | None:
     """The first touch sticks for the cookie window, unless the new visit's source says last touch wins."""
     matched = config.source(classify.classify(visit, config.rules))
     if matched is not None and matched.last_touch_wins:
+        return matched
+    if not known_visitor:
         return matched
     window = dt.timedelta(days=config.account.cookie_window_days)
     first = visit_actions.first_source(config.account, visitor_id, since=now - window)
@@ -120,7 +129,8 @@ def assign_number(
 ) -> Grant:
     pool = config.pools.get(source.pk)
     if pool is not None:
-        return lease_store().acquire(PoolPlan.of(pool), visitor_id, session_id, now)
+        plan = PoolPlan.of(pool, eligible=config.eligible.get(pool.pk, ()))
+        return lease_store().acquire(plan, visitor_id, session_id, now)
     return Grant(config.static_numbers.get(source.pk))
 
 

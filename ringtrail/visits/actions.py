@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 
 from ringtrail.accounts.models import Account
 from ringtrail.dni.requests import SessionRequest
 from ringtrail.sources.classify import Visit, default_channel
 from ringtrail.sources.models import Source
+from ringtrail.visits.buffer import Heartbeat, Hit, PageHit, buffer
 from ringtrail.visits.models import PageView, Session, Visitor
 
 
@@ -40,61 +41,131 @@ def record_visit(
     number_id: int | None,
     overflow: bool,
     now: dt.datetime,
-) -> Session:
-    touch = touch_of(visit, source, request)
-    try:
-        with transaction.atomic():
-            return _record(account, visitor_id, session_id, request, touch, source, number_id, overflow, now)
-    except IntegrityError:
-        # Two first requests of one session raced; the other created the rows. Record the page view.
-        with transaction.atomic():
-            return _record(account, visitor_id, session_id, request, touch, source, number_id, overflow, now)
-
-
-def _record(
-    account: Account,
-    visitor_id: str,
-    session_id: str,
-    request: SessionRequest,
-    touch: dict[str, Any],
-    source: Source | None,
-    number_id: int | None,
-    overflow: bool,
-    now: dt.datetime,
-) -> Session:
-    Visitor.objects.get_or_create(
-        account=account,
-        visitor_id=visitor_id,
-        defaults={"first_seen_at": now, "first_source": source, "first_touch": touch},
-    )
-    session, created = Session.objects.get_or_create(
-        account=account,
-        session_id=session_id,
-        defaults={
-            "visitor_id": visitor_id,
-            "started_at": now,
-            "last_seen_at": now,
-            "source": source,
-            "source_name": touch["source_name"],
-            "medium": touch["medium"],
-            "landing_url": touch["landing_url"],
-            "referrer": touch["referrer"],
-            "utm": touch["utm"],
-            "click_ids": touch["click_ids"],
-            "ga_client_id": request.ga_client_id,
-            "ga_session_id": request.ga_session_id,
-            "tracking_number_id": number_id,
-            "overflow": overflow,
-        },
-    )
-    if not created:
-        Session.objects.filter(pk=session.pk).update(
-            last_seen_at=now,
-            page_views=F("page_views") + 1,
-            tracking_number_id=number_id or session.tracking_number_id,
+) -> None:
+    """The pipeline's record step: hand the page view to the write-behind buffer."""
+    buffer.add(
+        PageHit(
+            account_id=account.pk,
+            visitor_id=visitor_id,
+            session_id=session_id,
+            url=request.url,
+            at=now,
+            touch=touch_of(visit, source, request),
+            source_id=source.pk if source else None,
+            tracking_number_id=number_id,
+            overflow=overflow,
+            ga_client_id=request.ga_client_id,
+            ga_session_id=request.ga_session_id,
         )
-    PageView.objects.create(session=session, url=request.url, viewed_at=now)
-    return session
+    )
+
+
+def write_hits(hits: list[Hit]) -> None:
+    """Write a batch of buffered hits in one transaction with bulk statements."""
+    pages = [hit for hit in hits if isinstance(hit, PageHit)]
+    beats = [hit for hit in hits if isinstance(hit, Heartbeat)]
+    with transaction.atomic():
+        if pages:
+            _create_visitors(pages)
+            session_pks = _upsert_sessions(pages)
+            PageView.objects.bulk_create(
+                PageView(
+                    session_id=session_pks[(hit.account_id, hit.session_id)], url=hit.url, viewed_at=hit.at
+                )
+                for hit in pages
+                if (hit.account_id, hit.session_id) in session_pks
+            )
+        for (account_id, session_id), at in _latest(beats).items():
+            Session.objects.filter(account_id=account_id, session_id=session_id, last_seen_at__lt=at).update(
+                last_seen_at=at
+            )
+
+
+def _latest(beats: list[Heartbeat]) -> dict[tuple[int, str], dt.datetime]:
+    latest: dict[tuple[int, str], dt.datetime] = {}
+    for beat in beats:
+        key = (beat.account_id, beat.session_id)
+        latest[key] = max(beat.at, latest.get(key, beat.at))
+    return latest
+
+
+def _create_visitors(pages: list[PageHit]) -> None:
+    first: dict[tuple[int, str], PageHit] = {}
+    for hit in pages:
+        first.setdefault((hit.account_id, hit.visitor_id), hit)
+    Visitor.objects.bulk_create(
+        (
+            Visitor(
+                account_id=hit.account_id,
+                visitor_id=hit.visitor_id,
+                first_seen_at=hit.at,
+                first_source_id=hit.source_id,
+                first_touch=hit.touch,
+            )
+            for hit in first.values()
+        ),
+        ignore_conflicts=True,  # the visitor came back: its first touch stays
+    )
+
+
+def _upsert_sessions(pages: list[PageHit]) -> dict[tuple[int, str], int]:
+    """Create the batch's new sessions and count page views on the others; returns their pks."""
+    by_session: dict[tuple[int, str], list[PageHit]] = {}
+    for hit in pages:
+        by_session.setdefault((hit.account_id, hit.session_id), []).append(hit)
+    existing = _session_pks(by_session)
+    Session.objects.bulk_create(
+        (_new_session(group) for key, group in by_session.items() if key not in existing),
+        ignore_conflicts=True,  # another process created it first; its page views still count below
+    )
+    for key, pk in existing.items():
+        group = by_session[key]
+        number_id = next((h.tracking_number_id for h in reversed(group) if h.tracking_number_id), None)
+        changes: dict[str, Any] = {"last_seen_at": max(h.at for h in group)}
+        changes["page_views"] = F("page_views") + len(group)
+        if number_id is not None:
+            changes["tracking_number_id"] = number_id
+        Session.objects.filter(pk=pk).update(**changes)
+    return existing | _session_pks({key: [] for key in by_session if key not in existing})
+
+
+def _session_pks(keys: dict[tuple[int, str], Any]) -> dict[tuple[int, str], int]:
+    if not keys:
+        return {}
+    rows = Session.objects.filter(session_id__in={session_id for _, session_id in keys}).values_list(
+        "account_id", "session_id", "pk"
+    )
+    return {
+        (account_id, session_id): pk
+        for account_id, session_id, pk in rows
+        if (account_id, session_id) in keys
+    }
+
+
+def _new_session(group: list[PageHit]) -> Session:
+    first = group[0]
+    touch = first.touch
+    return Session(
+        account_id=first.account_id,
+        visitor_id=first.visitor_id,
+        session_id=first.session_id,
+        started_at=first.at,
+        last_seen_at=max(h.at for h in group),
+        source_id=first.source_id,
+        source_name=touch["source_name"],
+        medium=touch["medium"],
+        landing_url=touch["landing_url"],
+        referrer=touch["referrer"],
+        utm=touch["utm"],
+        click_ids=touch["click_ids"],
+        ga_client_id=first.ga_client_id,
+        ga_session_id=first.ga_session_id,
+        tracking_number_id=next(
+            (h.tracking_number_id for h in reversed(group) if h.tracking_number_id), None
+        ),
+        overflow=first.overflow,
+        page_views=len(group),
+    )
 
 
 def first_source(account: Account, visitor_id: str, since: dt.datetime) -> Source | None:
@@ -106,5 +177,5 @@ def first_source(account: Account, visitor_id: str, since: dt.datetime) -> Sourc
     return visitor.first_source if visitor else None
 
 
-def touch_session(account: Account, session_id: str, now: dt.datetime) -> bool:
-    return bool(Session.objects.filter(account=account, session_id=session_id).update(last_seen_at=now))
+def touch_session(account: Account, session_id: str, now: dt.datetime) -> None:
+    buffer.add(Heartbeat(account.pk, session_id, now))

@@ -1,0 +1,167 @@
+"""The DNI record step, buffered (DESIGN.md §2 flow 1: no synchronous per-hit ORM writes).
+
+A page view or heartbeat is appended to this process's buffer in microseconds; a background thread
+writes the buffer every ``DNI_RECORD_FLUSH_SECONDS`` in one transaction with bulk statements
+(``visits.actions.write_hits``). A write that fails keeps its hits for the next attempt. Nothing is
+shared between processes: each one flushes its own hits to the shared database, so the buffer is
+write-behind, not state. What a crash can lose is at most one interval of page views; leases, which
+attribution depends on, are never buffered.
+
+``DNI_RECORD_FLUSH_SECONDS = 0`` writes every hit inline (the test suite's default, for
+deterministic assertions; the buffered path has its own tests and runs under the real server).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections
+
+log = logging.getLogger(__name__)
+# Beyond this many waiting hits (a database outage), the oldest are dropped and counted.
+MAX_PENDING = 100_000
+# Hits per transaction: keeps every bulk statement well under the databases' parameter limits.
+MAX_BATCH = 2_000
+
+
+@dataclass(frozen=True)
+class PageHit:
+    """One page view: enough to create the visitor and session on first sight, and count the page."""
+
+    account_id: int
+    visitor_id: str
+    session_id: str
+    url: str
+    at: datetime
+    touch: dict[str, Any]
+    source_id: int | None
+    tracking_number_id: int | None
+    overflow: bool
+    ga_client_id: str
+    ga_session_id: str
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    account_id: int
+    session_id: str
+    at: datetime
+
+
+Hit = PageHit | Heartbeat
+Writer = Callable[[list[Hit]], None]
+
+
+class VisitBuffer:
+    def __init__(self, writer: Writer, interval: Callable[[], float]) -> None:
+        self._writer = writer
+        self._interval = interval
+        self._pending: deque[Hit] = deque()
+        self._lock = threading.Lock()  # one flush at a time; appends need no lock (deque is atomic)
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.dropped = 0
+
+    def add(self, hit: Hit) -> None:
+        if self._interval() <= 0:
+            self._writer([hit])
+            return
+        if len(self._pending) >= MAX_PENDING:
+            self._pending.popleft()
+            self.dropped += 1
+        self._pending.append(hit)
+        self._ensure_thread()
+
+    def flush(self) -> int:
+        """Write everything pending now; on a database error the hits stay for the next flush."""
+        written = 0
+        with self._lock:
+            while self._pending:
+                batch = [self._pending.popleft() for _ in range(min(len(self._pending), MAX_BATCH))]
+                try:
+                    self._writer(batch)
+                except DatabaseError:
+                    log.exception(
+                        "could not write %d visit hits; keeping them for the next flush", len(batch)
+                    )
+                    self._pending.extendleft(reversed(batch))
+                    break
+                written += len(batch)
+        return written
+
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="visit-buffer", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        # Wake often and compare with the interval, so a changed setting applies at once.
+        last = time.monotonic()
+        while True:
+            self._wake.wait(0.1)
+            if time.monotonic() - last < self._interval():
+                continue
+            last = time.monotonic()
+            try:
+                self.flush()
+            except Exception:  # the thread must survive anything one batch does
+                log.exception("visit buffer flush failed")
+            finally:
+                close_old_connections()
+
+    def discard(self) -> int:
+        """Forget what is pending (tests: hits of a test whose database is gone)."""
+        with self._lock:
+            count = len(self._pending)
+            self._pending.clear()
+            return count
+
+
+def _write(hits: list[Hit]) -> None:
+    from ringtrail.visits.actions import write_hits  # here: actions imports models at module level
+
+    write_hits(hits)
+
+
+def _flush_interval() -> float:
+    return float(getattr(settings, "DNI_RECORD_FLUSH_SECONDS", 0.5))
+
+
+buffer = VisitBuffer(_write, _flush_interval)
+
+
+def flush_pending() -> int:
+    return buffer.flush()
+
+
+def wait_until_written(timeout: float = 5.0) -> bool:
+    """For tests and the traffic simulator: wait until this process's buffer is empty."""
+    deadline = time.monotonic() + timeout
+    while buffer.pending() and time.monotonic() < deadline:
+        buffer.flush()
+    return buffer.pending() == 0
+
+
+def _flush_at_exit() -> None:
+    try:
+        flush_pending()
+    except Exception:  # the database (or logging) may already be gone at interpreter exit
+        pass
+
+
+atexit.register(_flush_at_exit)

@@ -1,0 +1,131 @@
+"""The buffered record step: hits wait in memory, then land in bulk, and survive a failed write."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+import pytest
+from django.db import DatabaseError
+
+from ringtrail.testing import wired_account
+from ringtrail.visits import buffer as buffer_module
+from ringtrail.visits.buffer import Heartbeat, Hit, PageHit, VisitBuffer, buffer, flush_pending
+from ringtrail.visits.models import PageView, Session, Visitor
+
+T0 = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
+TOUCH = {
+    "landing_url": "https://acme.test/?utm_source=google",
+    "referrer": "https://www.google.com/",
+    "utm": {"utm_source": "google"},
+    "click_ids": {"gclid": "abc"},
+    "source_id": None,
+    "source_name": "Google Ads",
+    "medium": "cpc",
+    "ga_client_id": "",
+    "ga_session_id": "",
+}
+
+
+def hit(
+    account_id: int, visitor: str, session: str, url: str, at: dt.datetime, number: int | None = None
+) -> PageHit:
+    touch = dict(TOUCH, landing_url=url)
+    return PageHit(account_id, visitor, session, url, at, touch, None, number, False, "GA1.1", "77")
+
+
+@pytest.fixture
+def buffered(settings: Any) -> None:
+    settings.DNI_RECORD_FLUSH_SECONDS = 30  # the thread will not flush during the test; flushes are explicit
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hits_wait_in_memory_then_land_in_one_flush(buffered: None) -> None:
+    account = wired_account().account
+    buffer.add(hit(account.pk, "v1", "s1", "https://acme.test/a", T0))
+    buffer.add(hit(account.pk, "v1", "s1", "https://acme.test/b", T0 + dt.timedelta(seconds=5)))
+    buffer.add(hit(account.pk, "v2", "s2", "https://acme.test/c", T0))
+    buffer.add(Heartbeat(account.pk, "s2", T0 + dt.timedelta(seconds=40)))
+    assert not Session.objects.exists()
+    assert flush_pending() == 4
+    s1 = Session.objects.get(account=account, session_id="s1")
+    assert s1.page_views == 2 and s1.last_seen_at == T0 + dt.timedelta(seconds=5)
+    assert s1.landing_url == "https://acme.test/a" and s1.click_ids == {"gclid": "abc"}
+    assert s1.ga_client_id == "GA1.1"
+    assert list(PageView.objects.filter(session=s1).order_by("viewed_at").values_list("url", flat=True)) == [
+        "https://acme.test/a",
+        "https://acme.test/b",
+    ]
+    assert Session.objects.get(session_id="s2").last_seen_at == T0 + dt.timedelta(seconds=40)
+    assert Visitor.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_later_batches_count_pages_and_keep_the_first_touch(buffered: None) -> None:
+    account = wired_account()
+    buffer.add(hit(account.account.pk, "v1", "s1", "https://acme.test/first", T0))
+    flush_pending()
+    later = T0 + dt.timedelta(minutes=3)
+    buffer.add(hit(account.account.pk, "v1", "s1", "https://acme.test/second", later, account.tracking.pk))
+    buffer.add(Heartbeat(account.account.pk, "s1", T0))  # older than what is stored: ignored
+    flush_pending()
+    session = Session.objects.get(session_id="s1")
+    assert session.page_views == 2 and session.last_seen_at == later
+    assert session.tracking_number_id == account.tracking.pk
+    assert Visitor.objects.get(visitor_id="v1").first_touch["landing_url"] == "https://acme.test/first"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_background_thread_flushes_by_itself(settings: Any) -> None:
+    settings.DNI_RECORD_FLUSH_SECONDS = 0.05
+    account = wired_account().account
+    buffer.add(hit(account.pk, "v9", "s9", "https://acme.test/", T0))
+    deadline = time.monotonic() + 10
+    while not Session.objects.filter(session_id="s9").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert Session.objects.filter(session_id="s9").exists()
+
+
+def test_a_failed_write_keeps_the_hits_in_order() -> None:
+    written: list[list[Hit]] = []
+    failures = [DatabaseError("database is locked")]
+
+    def writer(batch: list[Hit]) -> None:
+        if failures:
+            raise failures.pop()
+        written.append(batch)
+
+    pending = VisitBuffer(writer, lambda: 30.0)
+    beats = [Heartbeat(1, f"s{i}", T0) for i in range(3)]
+    for beat in beats:
+        pending.add(beat)
+    assert pending.flush() == 0 and pending.pending() == 3
+    assert pending.flush() == 3 and written == [beats]
+
+
+def test_inline_mode_writes_at_once() -> None:
+    written: list[list[Hit]] = []
+    inline = VisitBuffer(written.append, lambda: 0.0)
+    beat = Heartbeat(1, "s", T0)
+    inline.add(beat)
+    assert written == [[beat]] and inline.pending() == 0
+
+
+def test_an_outage_drops_the_oldest_beyond_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(buffer_module, "MAX_PENDING", 2)
+    monkeypatch.setattr(VisitBuffer, "_ensure_thread", lambda self: None)
+    pending = VisitBuffer(lambda batch: None, lambda: 30.0)
+    for i in range(5):
+        pending.add(Heartbeat(1, f"s{i}", T0))
+    assert pending.pending() == 2 and pending.dropped == 3
+
+
+def test_batches_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(buffer_module, "MAX_BATCH", 2)
+    monkeypatch.setattr(VisitBuffer, "_ensure_thread", lambda self: None)
+    sizes: list[int] = []
+    pending = VisitBuffer(lambda batch: sizes.append(len(batch)), lambda: 30.0)
+    for i in range(5):
+        pending.add(Heartbeat(1, f"s{i}", T0))
+    assert pending.flush() == 5 and sizes == [2, 2, 1]
