@@ -14,6 +14,7 @@ from typing import Any
 from ringtrail.calls.models import Attribution, Call
 from ringtrail.dni.leases import lease_store
 from ringtrail.numbers.routes import RouteSnapshot
+from ringtrail.visits.buffer import flush_pending
 from ringtrail.visits.models import Session, Visitor
 
 RECENT_HOLDERS = 3
@@ -42,6 +43,8 @@ def attribute(route: RouteSnapshot | None, account_id: int, caller: str, at: dt.
         return Found(Attribution.OVERFLOW)
     if route.pool_id is None:
         return Found(Attribution.STATIC)
+    # Page views are written behind (visits/buffer.py); this process's own must be in before matching.
+    flush_pending()
     holders = lease_store().holders(route.tracking_number_id, at)
     if len(holders) == 1 and not holders[0].recycled:
         return Found(Attribution.EXACT, _session(account_id, holders[0].session_id), [holders[0].session_id])
