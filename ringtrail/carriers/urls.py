@@ -1,5 +1,6 @@
 from django.urls import path
 
+from ringtrail.carriers.telnyx import views as telnyx
 from ringtrail.carriers.twilio import views as twilio
 
 app_name = "carriers"
@@ -16,3 +17,5 @@ urlpatterns = [
         ("whisper", twilio.whisper),
     )
 ]
+# Telnyx TeXML: same endpoints, Ed25519-signed.
+urlpatterns += [path(f"telnyx/{name}", view, name=f"telnyx-{name}") for name, view in telnyx.views.routes()]

@@ -28,6 +28,9 @@ class ConnectionSnapshot:
     kind: str
     account_sid: str
     secret_sealed: str
+    # Telnyx verifies webhooks with this (base64 Ed25519, not a secret); blank for other kinds.
+    # Defaulted so snapshots mirrored into the cache before it existed still load.
+    webhook_public_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ def snapshot_connection(connection: CarrierConnection) -> ConnectionSnapshot:
         connection.kind,
         connection.account_sid,
         connection.secret_sealed,
+        connection.webhook_public_key,
     )
 
 

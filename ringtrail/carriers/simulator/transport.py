@@ -13,6 +13,9 @@ from ringtrail.carriers.simulator.signing import Credentials, signature_headers
 # Twilio gives a webhook 15 seconds in total before it plays an application error.
 REQUEST_BUDGET_SECONDS = 15.0
 USER_AGENT = "TwilioProxy/1.1 (Ringtrail carrier simulator)"
+# The engine names its own endpoints in the Twilio dialect; other dialects live under their own prefix.
+TWILIO_PREFIX = "/carriers/twilio/"
+DIALECT_PREFIXES = {"telnyx": "/carriers/telnyx/"}
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,11 @@ class CarrierHttp:
         self.budget = budget
 
     def resolve(self, url: str) -> str:
-        return str(self.base_url.join(url.strip()))
+        url = url.strip()
+        prefix = DIALECT_PREFIXES.get(self.credentials.kind)
+        if prefix and url.startswith(TWILIO_PREFIX):
+            url = prefix + url.removeprefix(TWILIO_PREFIX)
+        return str(self.base_url.join(url))
 
     def display(self, url: str) -> str:
         """Same-origin URLs shortened to their path, so the story stays readable."""
@@ -71,7 +78,8 @@ class CarrierHttp:
         )
         # Sign the URL httpx will actually put on the wire (normalised host, port and escaping).
         signed_url = str(request.url)
-        request.headers.update(signature_headers(self.credentials, signed_url, params))
+        body = request.read()  # Telnyx signs the encoded body exactly as it goes on the wire
+        request.headers.update(signature_headers(self.credentials, signed_url, params, body))
         return self._send(request, signed_url, dict(params))
 
     def _send(self, request: httpx.Request, url: str, params: dict[str, str]) -> Exchange:

@@ -53,7 +53,7 @@ def test_twilio_sends_one_header_and_signalwire_both() -> None:
 def test_credentials_keep_the_secret_out_of_repr() -> None:
     assert TOKEN not in repr(Credentials("twilio", "AC1", TOKEN))
     with pytest.raises(ValueError, match="unknown carrier"):
-        Credentials("telnyx", "x", "y")  # type: ignore[arg-type]
+        Credentials("plivo", "x", "y")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
