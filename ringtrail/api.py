@@ -11,6 +11,7 @@ from ringtrail.calls.api import router as calls_router
 from ringtrail.carriers.api import router as connections_router
 from ringtrail.dni.api import code_router, pool_router, swap_router
 from ringtrail.numbers.api import receiving_router, tracking_router
+from ringtrail.screening.api import policy_router, rules_router
 from ringtrail.sources.api import router as sources_router
 
 api = NinjaAPI(
@@ -29,6 +30,8 @@ api.add_router("/calls", calls_router)
 api.add_router("/swap-targets", swap_router)
 api.add_router("/pools", pool_router)
 api.add_router("/tracking-code", code_router)
+api.add_router("/block-rules", rules_router)
+api.add_router("/screening-policy", policy_router)
 
 
 @api.exception_handler(PermissionDenied)

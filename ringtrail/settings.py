@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "ringtrail.calls",
     "ringtrail.dni",
     "ringtrail.visits",
+    "ringtrail.screening",
     "ringtrail.dashboard",
 ]
 

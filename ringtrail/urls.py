@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include("ringtrail.dni.urls")),
     path("", include("ringtrail.accounts.urls")),
     path("", include("ringtrail.calls.urls")),
+    path("", include("ringtrail.screening.urls")),
 ]

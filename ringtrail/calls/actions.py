@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ringtrail.calls import attribution, caller_area, lifecycle
-from ringtrail.calls.models import Call, CallEvent
+from ringtrail.calls.models import Attribution, Call, CallEvent
 from ringtrail.carriers.base import CallbackEvent, InboundCall
 from ringtrail.lib.fast_insert import insert_unless_conflict
 from ringtrail.numbers.routes import ConnectionSnapshot, RouteSnapshot
@@ -28,6 +28,8 @@ class InboundRecord:
     routing_note: str = ""
     # When we answered; a spooled call replayed later keeps its real start (and attribution) time.
     received_at: dt.datetime = dataclasses.field(default_factory=timezone.now)
+    # Set when screening stopped the call (screening/step.py): stored as spam, never attributed.
+    spam_reason: str = ""
 
 
 def existing_call(carrier: str, call_id: str) -> Call | None:
@@ -105,14 +107,22 @@ def _call_fields(record: InboundRecord) -> dict[str, Any]:
         "caller_area_origin": area.origin,
         "start_time": record.received_at,
         "first_call": not repeat,
-        **attribution.attribute(
-            route, record.connection.account_id, inbound.from_number, timezone.now()
-        ).call_fields(),
+        **_attribution_fields(record),
+        "is_spam": bool(record.spam_reason),
+        "spam_reason": record.spam_reason,
         "routing_note": record.routing_note,
         "response_body": record.response_body,
         "response_content_type": record.response_content_type,
         "raw_payload": {"voice": dict(inbound.raw)},
     }
+
+
+def _attribution_fields(record: InboundRecord) -> dict[str, Any]:
+    if record.spam_reason:  # spam takes no visit session, so no campaign gets credit for it
+        return attribution.Found(Attribution.NONE).call_fields()
+    return attribution.attribute(
+        record.route, record.connection.account_id, record.inbound.from_number, timezone.now()
+    ).call_fields()
 
 
 def record_event(event: CallbackEvent) -> bool:

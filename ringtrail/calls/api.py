@@ -49,6 +49,8 @@ class CallOut(Schema):
     recordings: list[str]
     voicemail_url: str
     routing_note: str
+    is_spam: bool
+    spam_reason: str
     attribution: str = Field(description="exact | ambiguous | caller_history | overflow | static | ''")
     attribution_candidates: list[str]
     landing_page_url: str
@@ -82,6 +84,7 @@ class CallQuery(Schema):
     tracking_number_id: Id | None = None
     outcome: Outcome | None = None
     caller: str | None = Field(None, max_length=64)
+    spam: bool = Field(False, description="true: only calls marked as spam (left out otherwise)")
     page: int = Field(1, ge=1, le=100_000)
     per_page: int = Field(50, ge=1, le=250)
 
@@ -119,6 +122,8 @@ def serialize(call: Call) -> dict[str, Any]:
         "recordings": list(call.recording_urls),
         "voicemail_url": call.voicemail_url,
         "routing_note": call.routing_note,
+        "is_spam": call.is_spam,
+        "spam_reason": call.spam_reason,
         **_visit_fields(call),
     }
 
@@ -153,6 +158,7 @@ def list_calls(request: HttpRequest, query: Query[CallQuery]) -> dict[str, Any]:
         tracking_number_id=query.tracking_number_id,
         outcome=query.outcome.value if query.outcome else None,
         caller=query.caller,
+        spam="only" if query.spam else "exclude",
     )
     calls, meta = page_of(calls_for(principal(request), wanted), query.page, query.per_page)
     return {"calls": [serialize(call) for call in calls], **meta}

@@ -19,6 +19,7 @@ from ringtrail.calls import actions, spool
 from ringtrail.carriers.base import CallbackEvent, CallDecision, EventKind, InboundCall, Renderer
 from ringtrail.flows import engine
 from ringtrail.numbers.routes import ConnectionSnapshot, RouteSnapshot, cached_route, current_route
+from ringtrail.screening import step as screening
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +36,18 @@ def answer_call(inbound: InboundCall, connection: ConnectionSnapshot, renderer: 
     except DatabaseError:
         log.exception("database unavailable while answering call %s", inbound.call_id)
         return _answer_without_database(inbound, connection, renderer)
-    decision, note = decide(inbound, route)
+    screened = screening.screen_call(inbound, route)
+    decision, note = (screened.decision, screened.routing_note) if screened else decide(inbound, route)
     answer = Answer(renderer.render(decision), renderer.content_type)
-    record = actions.InboundRecord(inbound, connection, route, answer.body, answer.content_type, note)
+    record = actions.InboundRecord(
+        inbound,
+        connection,
+        route,
+        answer.body,
+        answer.content_type,
+        note,
+        spam_reason=screened.spam_reason if screened else "",
+    )
     try:
         stored = actions.record_inbound_call(record)
     except DatabaseError:

@@ -19,10 +19,14 @@ class CallFilter:
     tracking_number_id: int | None = None
     outcome: str | None = None
     caller: str | None = None  # digits or a fragment of the caller's number or name
+    # Spam is left out unless asked for: "exclude" (default), "only" or "include".
+    spam: str = "exclude"
 
 
 def calls_for(principal: Principal, wanted: CallFilter) -> QuerySet[Call]:
     calls = scoped(principal, Call).select_related("source", "tracking_number", "receiving_number")
+    if wanted.spam != "include":
+        calls = calls.filter(is_spam=wanted.spam == "only")
     if wanted.start_date:
         calls = calls.filter(start_time__date__gte=wanted.start_date)
     if wanted.end_date:

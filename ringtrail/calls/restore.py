@@ -21,6 +21,7 @@ def inbound_record_from_json(data: dict[str, Any]) -> InboundRecord:
         response_body=data["response_body"],
         response_content_type=data["response_content_type"],
         routing_note=data.get("routing_note", ""),
+        spam_reason=data.get("spam_reason", ""),
         received_at=dt.datetime.fromisoformat(data["received_at"])
         if data.get("received_at")
         else dt.datetime.now(dt.UTC),

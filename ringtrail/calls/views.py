@@ -34,6 +34,11 @@ class CallFilterForm(forms.Form):
     )
     outcome = forms.ChoiceField(choices=[("", "Any outcome"), *Outcome.choices], required=False)
     caller = forms.CharField(required=False, max_length=100, label="Caller", strip=True)
+    spam = forms.ChoiceField(
+        choices=[("", "Hide spam"), ("only", "Only spam"), ("include", "Spam and not spam")],
+        required=False,
+        label="Spam",
+    )
 
     def __init__(self, *args: Any, principal: Principal, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -57,6 +62,7 @@ class CallFilterForm(forms.Form):
             tracking_number_id=number.pk if number is not None else None,
             outcome=data.get("outcome") or None,
             caller=data.get("caller") or None,
+            spam=data.get("spam") or "exclude",
         )
 
 
@@ -108,5 +114,6 @@ def call_detail(request: HttpRequest, principal: Principal, pk: int) -> HttpResp
         "voicemail_playable": _playable(call.voicemail_url),
         "events": call.events.order_by("sequence", "received_at"),
         "payload_json": json.dumps(call.raw_payload, indent=2, sort_keys=True, ensure_ascii=False),
+        "can_write": principal.can_write,
     }
     return render(request, "calls/detail.html", context)

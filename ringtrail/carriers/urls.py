@@ -15,6 +15,7 @@ urlpatterns = [
         ("dial", twilio.dial),
         ("recording", twilio.recording),
         ("whisper", twilio.whisper),
+        ("screen", twilio.screen),
     )
 ]
 # Telnyx TeXML: same endpoints, Ed25519-signed.

@@ -14,6 +14,7 @@ from ringtrail.accounts.models import Role
 from ringtrail.calls.models import Call
 from ringtrail.dni.models import Pool
 from ringtrail.numbers.models import SwapTarget
+from ringtrail.screening.models import BlockRule
 from ringtrail.sources.models import Source
 from ringtrail.testing import WiredAccount
 
@@ -41,6 +42,8 @@ def _one(kind: str, suffix: str = "") -> Callable[[WiredAccount, Call], str]:
             "calls": lambda: call.pk,
             "swap-targets": lambda: SwapTarget.objects.get(account=w.account).pk,
             "pools": lambda: Pool.objects.get(account=w.account).pk,
+            "block-rules": lambda: BlockRule.objects.get(account=w.account).pk,
+            "screening-policy/tracking-numbers": lambda: w.tracking.pk,
         }
         return f"/api/v1/{kind}/{ids[kind]()}{suffix}"
 
@@ -87,6 +90,16 @@ ENDPOINTS += [
     Endpoint("patch", _one("pools"), lambda w: {"hold_minutes": 30, "number_ids": [w.tracking.pk]}),
     Endpoint("delete", _one("pools")),
     Endpoint("get", _all("tracking-code")),
+    Endpoint("get", _all("block-rules")),
+    Endpoint("post", _all("block-rules"), lambda w: {"kind": "prefix", "pattern": "+1900"}),
+    Endpoint("get", _one("block-rules")),
+    Endpoint("patch", _one("block-rules"), lambda w: {"note": "robocaller"}),
+    Endpoint("delete", _one("block-rules")),
+    Endpoint("get", _all("screening-policy")),
+    Endpoint("put", _all("screening-policy"), lambda w: {"stir_failed": "reject"}),
+    Endpoint("get", _one("screening-policy/tracking-numbers")),
+    Endpoint("put", _one("screening-policy/tracking-numbers"), lambda w: {"stir_unverified": "challenge"}),
+    Endpoint("delete", _one("screening-policy/tracking-numbers")),
 ]
 OBJECT_ENDPOINTS = [e for e in ENDPOINTS if e.path.__name__ == "path"]
 
@@ -114,6 +127,7 @@ def calls(acme: WiredAccount, rival: WiredAccount, make_call: Callable[..., Call
         SwapTarget.objects.create(account=wired.account, number="+14155550188")
         web = Source.objects.create(account=wired.account, name="Web", kind="online")
         Pool.objects.create(account=wired.account, source=web)
+        BlockRule.objects.create(account=wired.account, kind="number", pattern="+19005550100")
     return make_call(acme), make_call(rival)
 
 

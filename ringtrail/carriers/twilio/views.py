@@ -22,6 +22,7 @@ from ringtrail.carriers.twilio.render import TwimlRenderer
 from ringtrail.flows import engine
 from ringtrail.lib.secrets_box import unseal
 from ringtrail.numbers.routes import ConnectionSnapshot, cached_connection, current_connection
+from ringtrail.screening import challenge
 
 log = logging.getLogger(__name__)
 renderer = TwimlRenderer()
@@ -139,3 +140,30 @@ def whisper(request: HttpRequest) -> HttpResponse:
         return verified
     text = pipeline.whisper_text(request.GET.get("tn", ""), verified.connection)
     return _twiml(renderer.render(engine.whisper(text)))
+
+
+@csrf_exempt
+@require_POST
+def screen(request: HttpRequest) -> HttpResponse:
+    """The caller's key press on the spam-screening challenge of the call named in our URL."""
+    verified = verify(request)
+    if isinstance(verified, HttpResponse):
+        return verified
+    call_id = verified.params.get("CallSid", "")
+    if not call_id or request.GET.get("call") != call_id:
+        log.warning(
+            "screen answer for %r carried the reference of call %r",
+            call_id[:64],
+            request.GET.get("call", "")[:64],
+        )
+        return HttpResponse("call reference does not match CallSid\n", status=403, content_type="text/plain")
+    kind = verified.connection.kind
+    answer = challenge.answer(
+        verified.connection,
+        call_id,
+        verified.params.get("Digits", "").strip(),
+        verified.params,
+        lambda params: parse.inbound_call(kind, params),
+        renderer,
+    )
+    return HttpResponse(answer.body, content_type=answer.content_type)

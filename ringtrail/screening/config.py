@@ -1,0 +1,83 @@
+"""Reading screening configuration on the hot path: per-process cached, invalidated everywhere.
+
+An account's policies and block rules are loaded once (two queries) and then served from the
+process's own memory until any screening save bumps the shared version (see
+``lib/local_cache.VersionedLocalCache``, the same mechanism as routing snapshots). So an account
+without rules costs a dictionary lookup per call, and the only per-call query screening ever adds
+is the caller's recent short calls, and only when a policy turns that heuristic on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ringtrail.calls.models import Call
+from ringtrail.lib.local_cache import VersionedLocalCache
+from ringtrail.screening import models
+from ringtrail.screening.rules import (
+    Action,
+    BlockRule,
+    Policy,
+    RecentCall,
+    RuleKind,
+    ScreeningConfig,
+)
+
+_local: VersionedLocalCache[ScreeningConfig] = VersionedLocalCache("rt:screening-version")
+
+
+def policy_of(row: models.ScreeningPolicy) -> Policy:
+    return Policy(
+        stir_failed=Action(row.stir_failed),
+        stir_unverified=Action(row.stir_unverified),
+        stir_absent=Action(row.stir_absent),
+        short_calls_action=Action(row.short_calls_action),
+        short_calls_count=row.short_calls_count,
+        short_calls_window_minutes=row.short_calls_window_minutes,
+        short_calls_max_seconds=row.short_calls_max_seconds,
+    )
+
+
+def load_config(account_id: int) -> ScreeningConfig:
+    account_policy: Policy | None = None
+    number_policies: dict[int, Policy] = {}
+    for row in models.ScreeningPolicy.objects.filter(account_id=account_id):
+        if row.tracking_number_id is None:
+            account_policy = policy_of(row)
+        else:
+            number_policies[row.tracking_number_id] = policy_of(row)
+    rules = tuple(
+        BlockRule(RuleKind(kind), pattern, number_id)
+        for kind, pattern, number_id in models.BlockRule.objects.filter(account_id=account_id)
+        .order_by("id")
+        .values_list("kind", "pattern", "tracking_number_id")
+    )
+    return ScreeningConfig(account_policy, number_policies, rules)
+
+
+def current_config(account_id: int) -> ScreeningConfig:
+    return _local.get(f"screening:{account_id}", lambda: load_config(account_id))
+
+
+def invalidate() -> None:
+    _local.invalidate_everywhere()
+
+
+def forget_local_copies() -> None:
+    _local.clear()
+
+
+def recent_short_calls(account_id: int, caller: str, policy: Policy, now: dt.datetime) -> list[RecentCall]:
+    """The caller's short calls inside the policy's window: one query on (account, caller)."""
+    since = now - dt.timedelta(minutes=policy.short_calls_window_minutes)
+    rows = (
+        Call.objects.filter(
+            account_id=account_id,
+            customer_phone_number=caller,
+            start_time__gte=since,
+            total_seconds__lt=policy.short_calls_max_seconds,
+        )
+        .order_by()
+        .values_list("start_time", "total_seconds")[: policy.short_calls_count]
+    )
+    return [RecentCall(start, seconds) for start, seconds in rows]
