@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from ringtrail.carriers.simulator.callbacks import fire_callbacks
+from ringtrail.carriers.simulator.callbacks import final_status, fire_callbacks
 from ringtrail.carriers.simulator.dial import perform_dial
 from ringtrail.carriers.simulator.gather import perform_gather, play_prompt
 from ringtrail.carriers.simulator.record import perform_record
@@ -132,6 +132,7 @@ class Simulator:
             hold_seconds=whole_seconds(state.hold_seconds()),
             caller_hung_up=state.caller_hung_up,
             direction=state.direction,
+            status=final_status(state),
         )
 
 

@@ -75,14 +75,16 @@ class Callee:
     answer_after: float = 3.0
     talk: float = 30.0
     accept_whisper: str | None = "1"
+    # When this party answers an API call (the REST stand-in), its answers to that call's Gathers.
+    inputs: tuple[str | None, ...] = ()
 
     def __post_init__(self) -> None:
         if self.outcome not in CALLEE_OUTCOMES:
             raise ValueError(f"unknown callee outcome {self.outcome!r}")
         if self.answer_after < 0 or self.talk < 0:
             raise ValueError("answer_after and talk must not be negative")
-        if self.accept_whisper is not None:
-            parse_input(self.accept_whisper)
+        for raw in (self.accept_whisper, *self.inputs):
+            parse_input(raw)
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,8 @@ class CallResult:
     story: list[Step] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     seed: int | None = None
+    # The CallStatus of the final status callback: completed, busy, no-answer or failed.
+    status: str = "completed"
     # The dialled target that was connected (the last one, if several Dials connected).
     answered_by: str | None = None
     hold_seconds: int = 0
@@ -161,6 +165,7 @@ class CallResult:
             "duration": self.duration,
             "seed": self.seed,
             "direction": self.direction,
+            "status": self.status,
             "answered_by": self.answered_by,
             "hold_seconds": self.hold_seconds,
             "caller_hung_up": self.caller_hung_up,

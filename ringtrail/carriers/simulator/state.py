@@ -140,7 +140,7 @@ class CallState:
     def hold_seconds(self) -> float:
         """Time spent in documents the call fetched more than once (hold loops), less any talking."""
         urls = [url for url, _ in self.visits]
-        ends = [start for _, start in self.visits[1:]] + [self.clock.offset]
+        ends = [start for _, start in self.visits[1:]] + ([self.clock.offset] if self.visits else [])
         held = 0.0
         for (url, start), end in zip(self.visits, ends, strict=True):
             if urls.count(url) > 1:
