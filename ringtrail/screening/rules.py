@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import fnmatch
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -68,14 +69,19 @@ class BlockRule:
             return caller.number == self.pattern
         if self.kind is RuleKind.PREFIX:
             return caller.number.startswith(self.pattern)
-        # fnmatch's translation cannot backtrack catastrophically (CPython bpo-40480), and the
-        # pattern length and wildcard count are capped when a rule is saved.
-        return bool(caller.name) and fnmatch.fnmatchcase(caller.name.casefold(), self.pattern.casefold())
+        return bool(caller.name) and _glob(self.pattern).match(caller.name) is not None
 
     def describe(self) -> str:
         if self.kind is RuleKind.NAME:
             return f"block list: caller name matches {self.pattern!r}"
         return f"block list: {self.kind.value} {self.pattern}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _glob(pattern: str) -> re.Pattern[str]:
+    # fnmatch's translation cannot backtrack catastrophically (CPython bpo-40480: each "*" is
+    # matched atomically), and the pattern length and wildcard count are capped when a rule is saved.
+    return re.compile(fnmatch.translate(pattern), re.IGNORECASE)
 
 
 def validate_pattern(kind: RuleKind, pattern: str) -> str:
@@ -217,6 +223,18 @@ class ScreeningConfig:
     account_policy: Policy | None = None
     number_policies: Mapping[int, Policy] = field(default_factory=dict)
     rules: tuple[BlockRule, ...] = ()
+    # Exact-number rules by number, so a long block list costs one lookup, not a scan.
+    _by_number: Mapping[str, tuple[BlockRule, ...]] = field(init=False, repr=False, compare=False)
+    _patterns: tuple[BlockRule, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_number: dict[str, list[BlockRule]] = {}
+        for rule in self.rules:
+            if rule.kind is RuleKind.NUMBER:
+                by_number.setdefault(rule.pattern, []).append(rule)
+        object.__setattr__(self, "_by_number", {k: tuple(v) for k, v in by_number.items()})
+        patterns = tuple(rule for rule in self.rules if rule.kind is not RuleKind.NUMBER)
+        object.__setattr__(self, "_patterns", patterns)
 
     def policy_for(self, tracking_number_id: int | None) -> Policy:
         """A number's own policy replaces the account's; without either, nothing is screened."""
@@ -228,6 +246,14 @@ class ScreeningConfig:
         return tuple(
             rule
             for rule in self.rules
+            if rule.tracking_number_id is None or rule.tracking_number_id == tracking_number_id
+        )
+
+    def candidate_rules(self, tracking_number_id: int | None, caller: Caller) -> tuple[BlockRule, ...]:
+        """The rules in scope that could match this caller: its exact-number rules, then patterns."""
+        return tuple(
+            rule
+            for rule in (*self._by_number.get(caller.number, ()), *self._patterns)
             if rule.tracking_number_id is None or rule.tracking_number_id == tracking_number_id
         )
 

@@ -81,7 +81,7 @@ def _verdict(inbound: InboundCall, route: RouteSnapshot) -> Verdict:
         if policy.needs_history
         else []
     )
-    return screen(policy, setup.rules_for(number_id), caller, history, now)
+    return screen(policy, setup.candidate_rules(number_id, caller), caller, history, now)
 
 
 def _verstat(inbound: InboundCall) -> str | None:

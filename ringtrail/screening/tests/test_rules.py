@@ -243,3 +243,15 @@ def test_screens_says_whether_anything_could_stop_a_call() -> None:
     assert ScreeningConfig(account_policy=STRICT).screens(1)
     assert ScreeningConfig(rules=(BlockRule(RuleKind.PREFIX, "+1", 2),)).screens(2)
     assert not ScreeningConfig(rules=(BlockRule(RuleKind.PREFIX, "+1", 2),)).screens(3)
+
+
+def test_candidate_rules_use_the_number_index_and_respect_scope() -> None:
+    mine = BlockRule(RuleKind.NUMBER, "+12125550143")
+    theirs = BlockRule(RuleKind.NUMBER, "+12125550199")
+    scoped_elsewhere = BlockRule(RuleKind.NUMBER, "+12125550143", tracking_number_id=9)
+    name = BlockRule(RuleKind.NAME, "*spam*")
+    config = ScreeningConfig(rules=(theirs, mine, scoped_elsewhere, name))
+    assert config.candidate_rules(7, CALLER) == (mine, name)
+    assert config.candidate_rules(9, CALLER) == (mine, scoped_elsewhere, name)
+    blocked = screen(NO_SCREENING, config.candidate_rules(7, CALLER), CALLER, (), NOW)
+    assert blocked.reason == "block list: number +12125550143"
