@@ -1,6 +1,7 @@
 """Decide what happens to a call, as a carrier-neutral ``CallDecision``.
 
-Today's flow is the static forward every tracking number has; IVR, schedules and queues build on it.
+``decide`` runs a call flow (IVR menus, schedules, geo branches, forwards, queues, voicemail …) one hop
+at a time; ``forward`` is the static forward of a tracking number without a flow.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from ringtrail.carriers.base import (
     Record,
     Say,
 )
+from ringtrail.flows.context import CallContext, FlowOutcome, Position, StepInput
+from ringtrail.flows.interpreter import BROKEN_FLOW_MESSAGE, Broken, HookParams, Run
+from ringtrail.flows.position import plain_params
+from ringtrail.flows.schema import FlowDocument
 
 RECORDING_NOTICE = "This call may be recorded for quality and training purposes."
 VOICEMAIL_PROMPT = "Sorry, nobody is available to take your call. Please leave a message after the tone."
@@ -78,3 +83,29 @@ def whisper(text: str) -> CallDecision:
 
 def polite_hangup(message: str = UNKNOWN_NUMBER_MESSAGE) -> CallDecision:
     return CallDecision((Say(message), Hangup()))
+
+
+def decide(
+    flow: FlowDocument,
+    context: CallContext,
+    position: Position | None = None,
+    step_input: StepInput | None = None,
+    hook_params: HookParams = plain_params,
+) -> FlowOutcome:
+    """The next decision of a call in ``flow``: from the start when ``position`` is None, else from
+    the position a carrier callback named, with what the caller did there.
+
+    Pure and total: no database, no clock (``context.now``), no exception for a position that no longer
+    fits the flow (edited mid-call, forged) — that is a polite hang-up with ``error`` set.
+    ``hook_params`` turns each position the decision points back to into hook params (the wiring
+    layer passes ``position.signer(...)``).
+    """
+    run = Run(flow, context, 0 if position is None else position.hop, hook_params)
+    try:
+        if position is None:
+            run.walk(flow.start)
+        else:
+            run.resume(position, step_input or StepInput())
+    except Broken as error:
+        return FlowOutcome(polite_hangup(BROKEN_FLOW_MESSAGE), (), None, error=str(error))
+    return run.outcome()
