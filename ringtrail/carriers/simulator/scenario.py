@@ -12,7 +12,7 @@ from ringtrail.carriers.simulator.story import JsonValue, Step, format_story
 
 CalleeOutcome = Literal["answer", "no-answer", "busy", "failed"]
 CallOutcome = Literal["answered", "missed", "busy", "failed", "voicemail"]
-CALLEE_OUTCOMES = ("answer", "no-answer", "busy", "failed")
+CALLEE_OUTCOMES: tuple[CalleeOutcome, ...] = ("answer", "no-answer", "busy", "failed")
 
 DEFAULT_DIAL_TIMEOUT = 30
 DEFAULT_VOICEMAIL_SECONDS = 15.0

@@ -20,6 +20,8 @@ from ringtrail.carriers.simulator.scenario import DEFAULT_DIAL_TIMEOUT
 MAX_DOCUMENT_BYTES = 64 * 1024
 # Twilio's default <Record maxLength>.
 DEFAULT_RECORD_MAX_LENGTH = 3600
+# Twilio rings up to ten <Number> nouns of one <Dial> at once.
+MAX_DIAL_TARGETS = 10
 # Twilio's <Gather> defaults: wait 5 seconds for input, finish on '#', accept DTMF only.
 DEFAULT_GATHER_TIMEOUT = 5
 DEFAULT_FINISH_ON_KEY = "#"
@@ -267,6 +269,10 @@ def _dial_targets(element: Element) -> tuple[DialTarget, ...]:
         targets.append(DialTarget("number", plain))
     if not targets:
         raise TwimlError("<Dial> without anything to dial")
+    if len(targets) > MAX_DIAL_TARGETS:
+        raise TwimlError(
+            f"<Dial> with {len(targets)} targets; Twilio dials at most {MAX_DIAL_TARGETS} at once"
+        )
     return tuple(targets)
 
 

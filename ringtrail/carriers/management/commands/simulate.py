@@ -7,13 +7,16 @@ import json
 import logging
 import os
 import sys
+import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from ringtrail.accounts.models import Account
-from ringtrail.carriers.simulator import CallResult, CallScenario, Credentials, Simulator
+from ringtrail.carriers.management.simulate_options import add_carrier_api_arguments, add_script_arguments
+from ringtrail.carriers.models import CarrierConnection
+from ringtrail.carriers.simulator import CallResult, CallScenario, Credentials, RestStandIn, Simulator
 from ringtrail.carriers.simulator.signing import CarrierName
 from ringtrail.dni import traffic
 from ringtrail.lib.phone import normalize_e164
@@ -31,8 +34,16 @@ class Command(BaseCommand):
     help = "Simulate carrier traffic (signed webhooks, TwiML, callbacks) against a running Ringtrail server."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        actions = parser.add_subparsers(dest="action", required=True, metavar="{call,traffic}")
+        actions = parser.add_subparsers(dest="action", required=True, metavar="{call,traffic,carrier-api}")
         add_call_arguments(actions.add_parser("call", help="place one simulated inbound call"))
+        add_carrier_api_arguments(
+            actions.add_parser(
+                "carrier-api",
+                help="serve the carrier's Calls REST API (outbound calls) until interrupted",
+                description="Point a carrier connection's api_base_url at the printed URL; calls Ringtrail "
+                "places through it are played against Ringtrail like real ones.",
+            )
+        )
         add_traffic_arguments(
             actions.add_parser(
                 "traffic",
@@ -44,13 +55,16 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["action"] not in ("call", "traffic"):
+        if options["action"] not in ("call", "traffic", "carrier-api"):
             raise CommandError(f"unknown action {options['action']!r}")
         if options["verbosity"] < 2:
             # httpx logs every request at INFO; the story already tells them, better.
             logging.getLogger("httpx").setLevel(logging.WARNING)
         if options["action"] == "traffic":
             self.traffic(options)
+            return
+        if options["action"] == "carrier-api":
+            self.carrier_api(options)
             return
         result = self.place_call(options)
         if options["json"]:
@@ -73,6 +87,7 @@ class Command(BaseCommand):
             duration=options["duration"],
             call_rate=options["call_rate"],
             seed=options["seed"],
+            time_scale=options["time_scale"],
         )
         show = not options["json"] and sys.stderr.isatty()
         report = traffic.run_traffic(
@@ -88,9 +103,39 @@ class Command(BaseCommand):
         for warning in traffic_warnings(report):
             self.stderr.write(warning)
 
+    def carrier_api(self, options: dict[str, Any]) -> None:
+        credentials = Credentials("twilio", options["account_sid"], options["secret"] or secret_of(options))
+        base_url = options["base_url"] or default_base_url()
+        callees = dict(options["callees"])
+        with RestStandIn(
+            base_url, credentials, callees, inputs=options["inputs"], port=options["port"]
+        ) as api:
+            self.stdout.write(
+                f"Calls API for {credentials.account_sid} at {api.url} (calls go to {base_url})"
+            )
+            shown = 0
+            try:
+                while True:
+                    api.wait_idle(timeout=1.0)
+                    for result in api.results[shown:]:
+                        for line in result.story_lines():
+                            self.stdout.write(line)
+                    shown = len(api.results)
+                    time.sleep(0.5)
+            except KeyboardInterrupt:
+                self.stdout.write(f"stopped after {shown} call(s)")
+
     def place_call(self, options: dict[str, Any]) -> CallResult:
         to = normalise_number(options["to"], "--to")
-        scenario = CallScenario(
+        try:
+            scenario = self.scenario(options, to)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        credentials = resolve_credentials(options, to)
+        return Simulator(options["base_url"] or default_base_url(), credentials).place_call(scenario)
+
+    def scenario(self, options: dict[str, Any], to: str) -> CallScenario:
+        return CallScenario(
             to=to,
             # Carriers pass odd caller ids through (anonymous, short codes), so --from may stay verbatim.
             from_=normalize_e164(options["from_"]) or options["from_"],
@@ -102,9 +147,13 @@ class Command(BaseCommand):
             caller_name=options["caller_name"],
             chaos=options["chaos"],
             seed=options["seed"],
+            inputs=tuple(options["inputs"]),
+            callees=dict(options["callees"]) or None,
+            accept_whisper=options["accept_whisper"],
+            hangup_after=options["hangup_after"],
+            hangup_at_gather=options["hangup_at_gather"],
+            play_seconds=options["play_seconds"],
         )
-        credentials = resolve_credentials(options, to)
-        return Simulator(options["base_url"] or default_base_url(), credentials).place_call(scenario)
 
 
 def add_call_arguments(parser: argparse.ArgumentParser) -> None:
@@ -132,6 +181,7 @@ def add_call_arguments(parser: argparse.ArgumentParser) -> None:
     for option in CALLER_AREA_OPTIONS:
         parser.add_argument("--" + option.replace("_", "-"), dest=option, default="")
     parser.add_argument("--caller-name", default="")
+    add_script_arguments(parser)
     parser.add_argument(
         "--chaos", action="store_true", help="duplicate and shuffle callbacks, replay actions"
     )
@@ -212,6 +262,15 @@ def credentials_for_number(number: str) -> Credentials:
     return Credentials(carrier_name(connection.kind), connection.account_sid, secret)
 
 
+def secret_of(options: dict[str, Any]) -> str:
+    connection = CarrierConnection.objects.filter(account_sid=options["account_sid"]).first()
+    if connection is None or not connection.secret():
+        raise CommandError(
+            f"no carrier connection {options['account_sid']!r} with a readable secret; pass --secret"
+        )
+    return connection.secret()
+
+
 def carrier_name(kind: str) -> CarrierName:
     if kind == "twilio":
         return "twilio"
@@ -225,9 +284,24 @@ def add_traffic_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=positive, required=True, metavar="S", help="real seconds")
     parser.add_argument("--call-rate", type=share, default=0.3, metavar="P", help="share who call (0.3)")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--time-scale",
+        type=time_scale,
+        default=1.0,
+        metavar="X",
+        help="simulated seconds per real second (1); above 1 callers can call hours later, and the "
+        "server must run with RINGTRAIL_SIMULATED_CLOCK=true",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document with all counts")
     parser.add_argument("--base-url", default=None, help="default http://127.0.0.1:$PORT (8000)")
     parser.add_argument("--account", default="demo", metavar="SLUG", help="account slug (demo)")
+
+
+def time_scale(raw: str) -> float:
+    value = non_negative(raw)
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError("must be from 1 (real time) to 100000")
+    return value
 
 
 def bounded_int(raw: str) -> int:
@@ -277,4 +351,9 @@ def traffic_warnings(report: dict[str, Any]) -> list[str]:
         )
     if report["request_errors"]:
         warnings.append(f"{report['request_errors']} request error(s), e.g. {report['errors'][:3]}")
+    if report["time_scale"] != 1 and report["clock"] != "simulated":
+        warnings.append(
+            "the server ignored the simulated clock, so 'hours later' calls came seconds later: start it "
+            "with RINGTRAIL_SIMULATED_CLOCK=true (never in production)"
+        )
     return warnings

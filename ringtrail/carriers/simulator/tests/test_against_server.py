@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import io
 import json
+import wave
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from django.core.management import call_command
 from pytest_django.live_server_helper import LiveServer
 
 from ringtrail.calls.models import Call, CallEvent
-from ringtrail.carriers.simulator import CallResult, CallScenario, Credentials, Simulator
+from ringtrail.carriers.simulator import (
+    Callee,
+    CallResult,
+    CallScenario,
+    Credentials,
+    RecordingServer,
+    RestStandIn,
+    Simulator,
+)
 from ringtrail.carriers.simulator.state import spoken_seconds, whole_seconds
 from ringtrail.numbers.models import TrackingNumber
 from ringtrail.testing import wired_account
@@ -100,3 +111,44 @@ def test_cli_finds_the_credentials_and_prints_json(
     assert (document["outcome"], document["errors"]) == ("answered", [])
     talk = whole_seconds(12 + spoken_seconds("Google Ads"))
     assert Call.objects.get(carrier_call_id=document["call_sid"]).talk_seconds == talk
+
+
+def test_recordings_point_at_served_audio(setup: Setup) -> None:
+    with RecordingServer() as media:
+        simulator = Simulator(setup.simulator.base_url, setup.simulator.credentials, recordings=media)
+        result = simulator.place_call(
+            CallScenario(to=TRACKING, from_=CALLER, outcome="no-answer", voicemail_seconds=7)
+        )
+        assert result.errors == [], "\n".join(result.story_lines())
+        call = Call.objects.get(carrier_call_id=result.call_sid)
+        assert call.voicemail_url.startswith(media.url)
+        audio = httpx.get(call.voicemail_url)
+        assert (audio.status_code, audio.headers["content-type"]) == (200, "audio/x-wav")
+        with wave.open(io.BytesIO(audio.content)) as wav:
+            assert wav.getnframes() == 7 * wav.getframerate()
+
+
+def test_rest_stand_in_places_a_signed_outbound_call_ringtrail_accepts(
+    setup: Setup, live_server: LiveServer
+) -> None:
+    credentials = setup.simulator.credentials
+    callees = {"+14155550188": Callee(answer_after=2, talk=11)}
+    with RestStandIn(live_server.url, credentials, callees=callees) as api:
+        response = httpx.post(
+            f"{api.url}/2010-04-01/Accounts/{credentials.account_sid}/Calls.json",
+            data={
+                "To": TRACKING,
+                "From": CALLER,
+                "Url": f"{live_server.url}/carriers/twilio/voice",
+                "StatusCallback": f"{live_server.url}/carriers/twilio/status",
+                "StatusCallbackEvent": "initiated ringing answered completed",
+            },
+            auth=(credentials.account_sid, credentials.secret),
+        )
+        assert response.status_code == 201, response.text
+        assert api.wait_idle(30)
+    (result,) = api.results
+    # Ringtrail verified every signed request (or the story would hold its 403s).
+    assert (result.errors, result.direction, result.answered_by) == ([], "outbound-api", "+14155550188")
+    call = Call.objects.get(carrier_call_id=response.json()["sid"])
+    assert call.outcome == "answered"

@@ -89,6 +89,7 @@ def test_empty_response_has_no_verbs() -> None:
         ('<Response><Record playBeep="yes"/></Response>', "true or false"),
         ('<Response><Reject reason="nope"/></Response>', "rejected or busy"),
         ("<Response><Redirect/></Response>", "without a URL"),
+        ("<Response><Dial>" + "<Number>+15551230000</Number>" * 11 + "</Dial></Response>", "at most 10"),
         ('<!DOCTYPE x [<!ENTITY a "b">]><Response>&a;</Response>', "unparsable"),
     ],
 )
