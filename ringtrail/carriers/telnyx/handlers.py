@@ -2,11 +2,13 @@
 
 Every TwiML-like carrier answers the same way (voice → the call pipeline; status / recording → store
 once, 204; dial → store once, then what happens after the dial; whisper → what the answering party
-hears), so only ``verify``, the parser and the renderer differ. The Twilio package could adopt this too.
+hears; screen → the caller's answer to the spam-screening challenge), so only ``verify``, the parser and
+the renderer differ. The Twilio package could adopt this too.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -20,6 +22,9 @@ from ringtrail.carriers.base import CallbackEvent, EventKind, InboundCall, Rende
 from ringtrail.carriers.twilio.parse import MalformedRequest
 from ringtrail.flows import engine
 from ringtrail.numbers.routes import ConnectionSnapshot
+from ringtrail.screening import challenge
+
+log = logging.getLogger(__name__)
 
 View = Callable[[HttpRequest], HttpResponse]
 
@@ -46,10 +51,16 @@ class WebhookViews:
     dial: View
     recording: View
     whisper: View
+    screen: View
 
     def routes(self) -> tuple[tuple[str, View], ...]:
-        return tuple(
-            (name, getattr(self, name)) for name in ("voice", "status", "dial", "recording", "whisper")
+        return (
+            ("voice", self.voice),
+            ("status", self.status),
+            ("dial", self.dial),
+            ("recording", self.recording),
+            ("whisper", self.whisper),
+            ("screen", self.screen),
         )
 
 
@@ -101,4 +112,29 @@ def webhook_views(verify: Verify, parser: Parser, renderer: Renderer) -> Webhook
         text = pipeline.whisper_text(request.GET.get("tn", ""), verified.connection)
         return markup(renderer.render(engine.whisper(text)))
 
-    return WebhookViews(*(_endpoint(handle, verify) for handle in (voice, status, dial, recording, whisper)))
+    def screen(request: HttpRequest, verified: Verified) -> HttpResponse:
+        # The call named in our own URL must be the call in the signed body, so an answer can only
+        # ever settle its own call's challenge.
+        call_id = verified.params.get("CallSid", "")
+        if not call_id or request.GET.get("call") != call_id:
+            log.warning(
+                "screen answer for %r carried the reference of %r",
+                call_id[:64],
+                request.GET.get("call", "")[:64],
+            )
+            return HttpResponse(
+                "call reference does not match CallSid\n", status=403, content_type="text/plain"
+            )
+        kind = verified.connection.kind
+        answer = challenge.answer(
+            verified.connection,
+            call_id,
+            verified.params.get("Digits", "").strip(),
+            verified.params,
+            lambda params: parser.inbound_call(kind, params),
+            renderer,
+        )
+        return HttpResponse(answer.body, content_type=answer.content_type)
+
+    handlers = (voice, status, dial, recording, whisper, screen)
+    return WebhookViews(*(_endpoint(handle, verify) for handle in handlers))

@@ -7,7 +7,11 @@ Twilio parser does the work, with the same semantics (a missing SequenceNumber g
 fallback). Only the real differences are translated first:
 
 * ``Timestamp`` is ISO 8601 (``2024-01-15T10:30:00Z``), not RFC 2822;
-* the caller's name arrives as ``CallerId`` (e.g. ``"John Doe"``), not ``CallerName``.
+* the caller's name arrives as ``CallerId`` (e.g. ``"John Doe"``), not ``CallerName``;
+* STIR/SHAKEN arrives as ``ShakenStirAttestation`` (A/B/C) and ``ShakenStirValidated`` (true/false)
+  (texml-call-initiated), not Twilio's ``StirVerstat``; screening reads ``StirVerstat``, so the
+  equivalent is added to the call's raw parameters. (Documented on the status callbacks; that the
+  instruction fetch carries them too is an assumption, and without them the call is "absent".)
 """
 
 from __future__ import annotations
@@ -55,9 +59,22 @@ def as_twiml_params(params: Mapping[str, str]) -> dict[str, str]:
     return translated
 
 
+def stir_verstat(params: Mapping[str, str]) -> str:
+    """Twilio's spelling of Telnyx's SHAKEN result ("TN-Validation-Passed-A" …), or "" if none."""
+    attestation = params.get("ShakenStirAttestation", "").strip().upper()
+    validated = params.get("ShakenStirValidated", "").strip().lower()
+    if attestation not in ("A", "B", "C") or validated not in ("true", "false"):
+        return ""
+    return f"TN-Validation-{'Passed' if validated == 'true' else 'Failed'}-{attestation}"
+
+
 def inbound_call(carrier: str, params: Mapping[str, str]) -> InboundCall:
     call = twiml_parse.inbound_call(carrier, as_twiml_params(params))
-    return dataclasses.replace(call, raw=dict(params))
+    raw = dict(params)
+    verstat = stir_verstat(params)
+    if verstat and "StirVerstat" not in raw:
+        raw["StirVerstat"] = verstat
+    return dataclasses.replace(call, raw=raw)
 
 
 def callback_event(carrier: str, kind: EventKind, params: Mapping[str, str]) -> CallbackEvent:

@@ -64,3 +64,4 @@ status = views.status
 dial = views.dial
 recording = views.recording
 whisper = views.whisper
+screen = views.screen

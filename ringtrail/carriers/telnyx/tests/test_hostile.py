@@ -21,7 +21,7 @@ from ringtrail.carriers.telnyx.tests.helpers import (
 )
 
 pytestmark = pytest.mark.django_db
-ENDPOINTS = ["voice", "status", "dial", "recording", "whisper"]
+ENDPOINTS = ["voice", "status", "dial", "recording", "whisper", "screen"]
 
 
 @pytest.fixture
@@ -155,8 +155,10 @@ def test_garbage_form_is_refused_not_crashed(client: Client, telnyx: TelnyxAccou
     status = post_raw(
         client, endpoint, body, HTTP_TELNYX_SIGNATURE_ED25519=signature, HTTP_TELNYX_TIMESTAMP=stamp
     )
-    # Signed but meaningless: a 400 naming what is missing, never a 500. The whisper needs nothing.
-    assert status == (200 if endpoint == "whisper" else 400) and nothing_stored()
+    # Signed but meaningless: a 400 naming what is missing, never a 500. The whisper needs nothing;
+    # the screen answer names no call, so it cannot settle one.
+    expected = {"whisper": 200, "screen": 403}.get(endpoint, 400)
+    assert status == expected and nothing_stored()
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)

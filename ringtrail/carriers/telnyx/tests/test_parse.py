@@ -132,3 +132,21 @@ def test_malformed_callbacks_name_the_problem(kind: EventKind, params: dict[str,
 def test_malformed_voice_names_the_missing_field(missing: str) -> None:
     with pytest.raises(MalformedRequest, match=missing):
         inbound_call("telnyx", {k: v for k, v in VOICE.items() if k != missing})
+
+
+@pytest.mark.parametrize(
+    ("attestation", "validated", "verstat"),
+    [
+        ("A", "true", "TN-Validation-Passed-A"),
+        ("c", "True", "TN-Validation-Passed-C"),
+        ("B", "false", "TN-Validation-Failed-B"),
+        ("", "true", None),
+        ("Z", "true", None),
+        ("A", "maybe", None),
+    ],
+)
+def test_shaken_stir_becomes_twilio_verstat_for_screening(
+    attestation: str, validated: str, verstat: str | None
+) -> None:
+    params = {**VOICE, "ShakenStirAttestation": attestation, "ShakenStirValidated": validated}
+    assert inbound_call("telnyx", params).raw.get("StirVerstat") == verstat
