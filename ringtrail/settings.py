@@ -23,6 +23,11 @@ SECRET_KEY = env_str("SECRET_KEY", INSECURE_DEFAULT_SECRET)
 if PRODUCTION and SECRET_KEY == INSECURE_DEFAULT_SECRET:
     raise ImproperlyConfigured("RINGTRAIL_PRODUCTION is set but SECRET_KEY is the default; set a secret key.")
 
+# Lets the traffic simulator compress hours into seconds (lib/clock.py); never in production.
+SIMULATED_CLOCK = env_bool("RINGTRAIL_SIMULATED_CLOCK", False)
+if PRODUCTION and SIMULATED_CLOCK:
+    raise ImproperlyConfigured("RINGTRAIL_SIMULATED_CLOCK lets clients move the clock; not in production.")
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # The URL carriers use to reach us; signatures are computed over it when we sit behind a proxy.
@@ -60,6 +65,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "ringtrail.lib.clock.SimulatedClockMiddleware",  # a no-op unless SIMULATED_CLOCK is on
     "ringtrail.lib.middleware.BodySizeLimitMiddleware",
     "ringtrail.lib.middleware.MachineEndpointsMiddleware",
     "django.middleware.security.SecurityMiddleware",

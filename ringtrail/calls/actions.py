@@ -7,11 +7,11 @@ import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
 
 from ringtrail.calls import attribution, caller_area, lifecycle
 from ringtrail.calls.models import Attribution, Call, CallEvent
 from ringtrail.carriers.base import CallbackEvent, InboundCall
+from ringtrail.lib import clock
 from ringtrail.lib.fast_insert import insert_unless_conflict
 from ringtrail.numbers.routes import ConnectionSnapshot, RouteSnapshot
 
@@ -27,7 +27,7 @@ class InboundRecord:
     response_content_type: str
     routing_note: str = ""
     # When we answered; a spooled call replayed later keeps its real start (and attribution) time.
-    received_at: dt.datetime = dataclasses.field(default_factory=timezone.now)
+    received_at: dt.datetime = dataclasses.field(default_factory=clock.now)
     # Set when screening stopped the call (screening/step.py): stored as spam, never attributed.
     spam_reason: str = ""
 
@@ -121,7 +121,7 @@ def _attribution_fields(record: InboundRecord) -> dict[str, Any]:
     if record.spam_reason:  # spam takes no visit session, so no campaign gets credit for it
         return attribution.Found(Attribution.NONE).call_fields()
     return attribution.attribute(
-        record.route, record.connection.account_id, record.inbound.from_number, timezone.now()
+        record.route, record.connection.account_id, record.inbound.from_number, record.received_at
     ).call_fields()
 
 

@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
-from django.utils import timezone
 
 from ringtrail.accounts.models import Account
 from ringtrail.dni.config import AccountConfig
 from ringtrail.dni.leases import Grant, PoolPlan, lease_store
 from ringtrail.dni.requests import SessionRequest
-from ringtrail.lib import ratelimit
+from ringtrail.lib import clock, ratelimit
 from ringtrail.lib.bots import is_bot
 from ringtrail.lib.phone import format_national, normalize_e164
 from ringtrail.sources import classify
@@ -60,7 +59,7 @@ def new_id(prefix: str) -> str:
 def handle(
     config: AccountConfig, request: SessionRequest, caller: Caller, now: dt.datetime | None = None
 ) -> Outcome:
-    now = now or timezone.now()
+    now = now or clock.now()
     account = config.account
     outcome = Outcome(visitor=request.visitor or new_id("v"), session=request.session or new_id("s"))
     if is_bot(caller.user_agent):
@@ -74,6 +73,8 @@ def handle(
     visit = classify.parse_visit(request.url, request.referrer)
     # A visitor without an id is new: it has no first touch to look up.
     source = choose_source(config, outcome.visitor, visit, now, known_visitor=bool(request.visitor))
+    if not request.visitor:
+        visit_actions.remember_first_source(account, outcome.visitor, source)
     if source is None:
         visit_actions.record_visit(
             account, outcome.visitor, outcome.session, request, visit, None, None, False, now
@@ -120,7 +121,7 @@ def choose_source(
     if not known_visitor:
         return matched
     window = dt.timedelta(days=config.account.cookie_window_days)
-    first = visit_actions.first_source(config.account, visitor_id, since=now - window)
+    first = config.source(visit_actions.first_source_id(config.account, visitor_id, since=now - window))
     return first or matched
 
 

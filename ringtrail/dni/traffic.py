@@ -1,8 +1,15 @@
 """Synthetic website traffic against the real DNI endpoints, with ground truth (issue 3, point 8).
 
 Visitors land, view pages and send heartbeats over real HTTP; some call the number they were shown
-through the carrier simulator. Afterwards each stored call is compared with the session the visitor
-really had. ``run_traffic(site, config)`` is the whole API; ``ringtrail simulate traffic`` wraps it.
+through the carrier simulator — during the visit, minutes after it, or hours after it (by then their
+lease is long over: only caller history can recover them). Afterwards each stored call is compared
+with the session the visitor really had. ``run_traffic(site, config)`` is the whole API;
+``ringtrail simulate traffic`` wraps it.
+
+Hours do not fit in a short run, so ``time_scale`` compresses a simulated timeline of ``duration *
+time_scale`` seconds into ``duration`` real seconds: every request carries the simulated moment as a
+clock offset (``lib/clock.py``), which a server started with ``RINGTRAIL_SIMULATED_CLOCK=true``
+honours; the timeline ends at the real end of the run, so everything lands in the recent past.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from ringtrail.calls.models import Attribution, Call
 from ringtrail.carriers.simulator import CallScenario, Credentials, Simulator
 from ringtrail.carriers.simulator.signing import CarrierName
 from ringtrail.dni.models import Pool
+from ringtrail.lib import clock
 from ringtrail.numbers.models import NumberState, SwapTarget, TrackingNumber
 from ringtrail.visits.models import Session
 
@@ -53,8 +61,14 @@ SOURCES = (
 CAMPAIGNS = ("spring-plumbing", "emergency-repair", "water-heaters")
 PAGES = ("/", "/services", "/pricing", "/about", "/contact", "/reviews")
 SITE = "https://www.acme-plumbing.test"
+MEDIAN_VISIT_SECONDS = 240.0
+HEARTBEAT_SECONDS = 60.0  # the tracking script's default heartbeat
+MINUTES_LATER_SECONDS = 600.0
+HOURS_LATER_SECONDS = (3600.0, 4 * 3600.0)
+TIMINGS = ("during", "minutes_later", "hours_later")
 BOT_SHARE = 0.05
 GRACE_SECONDS = 5.0
+SERVER_WRITE_BEHIND_SECONDS = 1.0
 TIMEOUT_SECONDS = 5.0
 PROGRESS_SECONDS = 0.2
 DIALECTS: dict[str, CarrierName] = {"twilio": "twilio", "signalwire": "signalwire"}
@@ -80,6 +94,11 @@ class TrafficConfig:
     call_rate: float = 0.3
     seed: int | None = None
     concurrency: int = 16
+    time_scale: float = 1.0
+
+    @property
+    def simulated_seconds(self) -> float:
+        return self.duration * self.time_scale
 
 
 @dataclass
@@ -95,6 +114,8 @@ class Visitor:
     visitor_id: str = ""
     session_id: str = ""
     shown: str = ""
+    # The timing of each planned call, in plan order: during, minutes_later, hours_later.
+    call_timings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -102,6 +123,7 @@ class PlacedCall:
     call_sid: str
     truth_session: str
     to: str
+    timing: str = "during"
 
 
 @dataclass
@@ -114,6 +136,7 @@ class Tally:
     calls_intended: int = 0
     calls_to_original: int = 0
     call_errors: int = 0
+    clock: str = "real"
     placed: list[PlacedCall] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -152,33 +175,40 @@ def plan_visitors(config: TrafficConfig, rng: random.Random) -> list[Visitor]:
 
 
 def _plan_one(index: int, config: TrafficConfig, rng: random.Random, caller: str) -> Visitor:
-    duration = config.duration
+    span = config.simulated_seconds  # plan times are simulated seconds from the start of the run
     bot = rng.random() < BOT_SHARE
     query, referrer = rng.choices([(q, r) for _, q, r in SOURCES], [w for w, _, _ in SOURCES])[0]
     query = query.format(click=f"Cj0K{index:05d}{rng.randrange(10**6):06d}", campaign=rng.choice(CAMPAIGNS))
-    arrive = rng.uniform(0, duration * 0.9)
-    # Log-normal session length with median D/6, cut so the visit ends inside the run.
-    leave = min(duration, arrive + (duration / 6) * math.exp(rng.gauss(0, 0.8)))
+    arrive = rng.uniform(0, span * 0.9)
+    # Log-normal session length (median a few minutes, or span/6 in a short real-time run),
+    # cut so the visit ends inside the run.
+    leave = min(span, arrive + min(span / 6, MEDIAN_VISIT_SECONDS) * math.exp(rng.gauss(0, 0.8)))
     plan = [(rng.uniform(arrive, leave), "page") for _ in range(min(5, int(rng.expovariate(0.7))))]
-    beat = max(0.5, duration / 10)
+    beat = min(max(0.5, span / 10), HEARTBEAT_SECONDS)
     plan += [(arrive + beat * k, "touch") for k in range(1, int((leave - arrive) / beat) + 1)]
+    timings: list[str] = []
     if not bot and rng.random() < config.call_rate:
-        plan += _call_times(rng, arrive, leave, duration)
+        calls = _call_times(rng, arrive, leave, span)
+        plan += [(at, "call") for at, _ in calls]
+        timings = [timing for _, timing in sorted(calls)]
     # Landing first, whatever the random times say: everything else needs its ids.
     plan = [(arrive, "land"), *sorted(plan)]
     return Visitor(index, rng.choice(BOTS if bot else BROWSERS), bot, SITE + rng.choice(PAGES) + query,
-                   referrer, caller, plan)  # fmt: skip
+                   referrer, caller, plan, call_timings=timings)  # fmt: skip
 
 
-def _call_times(rng: random.Random, arrive: float, leave: float, duration: float) -> list[tuple[float, str]]:
-    during = (rng.uniform(arrive, leave), "call")
-    kind = rng.choices(("during", "after", "repeat"), (60, 30, 10))[0]
+def _call_times(rng: random.Random, arrive: float, leave: float, span: float) -> list[tuple[float, str]]:
+    """When a caller calls: during the visit, minutes after it (the lease's hold time still covers
+    it), hours after it (the lease is over), or during and again hours later (a repeat caller)."""
+    during = (rng.uniform(arrive, leave), "during")
+    kind = rng.choices(("during", "minutes", "hours", "repeat"), (55, 25, 12, 8))[0]
     if kind == "during":
         return [during]
-    if kind == "after":
-        # Shortly after leaving: the lease's hold time (minutes) still covers it.
-        return [(min(duration, leave + rng.uniform(0, duration / 10)), "call")]
-    return [during, (duration, "call")]
+    if kind == "minutes":
+        # Within the pool's hold time (15 minutes by default), or a tenth of a short run.
+        return [(min(span, leave + rng.uniform(0, min(span / 10, MINUTES_LATER_SECONDS))), "minutes_later")]
+    hours_later = (min(span, leave + rng.uniform(*HOURS_LATER_SECONDS)), "hours_later")
+    return [hours_later] if kind == "hours" else [during, hours_later]
 
 
 class Runner:
@@ -188,13 +218,27 @@ class Runner:
         self.base = base_url.rstrip("/") + f"/dni/v1/{site.public_key}"
         self.base_url, self.site, self.config, self.rng = base_url, site, config, rng
         self.tally = Tally()
+        self.wall_start = time.time()
         self.ready: queue.Queue[tuple[float, int, Visitor]] = queue.Queue()
         limits = httpx.Limits(max_connections=config.concurrency)
         self.http = httpx.Client(timeout=TIMEOUT_SECONDS, limits=limits, follow_redirects=False)
 
+    def due(self, start: float, simulated: float) -> float:
+        """The real moment (monotonic) at which a plan's simulated moment comes up."""
+        return start + simulated / self.config.time_scale
+
+    def clock_headers(self, simulated: float) -> dict[str, str]:
+        """The server-time offset that puts this request at its simulated moment (none in real time)."""
+        if self.config.time_scale == 1:
+            return {}
+        span = self.config.simulated_seconds
+        server_time = self.wall_start + self.config.duration - span + simulated
+        return {clock.HEADER: f"{server_time - time.time():.3f}"}
+
     def run(self, visitors: list[Visitor], progress: Callable[[Tally], None] | None = None) -> Tally:
         start = time.monotonic()
-        heap = [(start + v.plan[0][0], v.index, v) for v in visitors]
+        self.wall_start = time.time()
+        heap = [(self.due(start, v.plan[0][0]), v.index, v) for v in visitors]
         heapq.heapify(heap)
         running: set[Future[None]] = set()
         deadline = start + self.config.duration + GRACE_SECONDS
@@ -217,34 +261,38 @@ class Runner:
         return self.tally
 
     def _step(self, visitor: Visitor, start: float) -> None:
-        _, action = visitor.plan.pop(0)
+        at, action = visitor.plan.pop(0)
+        headers = self.clock_headers(at)
         try:
             {"land": self._session, "page": self._session, "touch": self._touch, "call": self._call}[action](
-                visitor
+                visitor, headers
             )
         except Exception as exc:  # one broken visitor must not stop the run; it is counted and shown
             self.tally.error(f"{action} #{visitor.index}: {type(exc).__name__}: {exc}")
         if visitor.plan and visitor.session_id:
-            self.ready.put((start + visitor.plan[0][0], visitor.index, visitor))
+            self.ready.put((self.due(start, visitor.plan[0][0]), visitor.index, visitor))
         else:
             self.tally.count("visitors_done")
 
-    def _post(self, path: str, body: dict[str, Any], visitor: Visitor) -> httpx.Response:
+    def _post(
+        self, path: str, body: dict[str, Any], visitor: Visitor, clock_headers: dict[str, str]
+    ) -> httpx.Response:
         self.tally.count("requests")
-        response = self.http.post(
-            f"{self.base}/{path}", json=body, headers={"User-Agent": visitor.user_agent}
-        )
+        headers = {"User-Agent": visitor.user_agent, **clock_headers}
+        response = self.http.post(f"{self.base}/{path}", json=body, headers=headers)
+        if clock_headers and response.headers.get(clock.APPLIED_HEADER) == "simulated":
+            self.tally.clock = "simulated"
         if response.status_code >= 400:
             self.tally.error(f"{path} #{visitor.index}: HTTP {response.status_code} {response.text[:120]}")
         return response
 
-    def _session(self, visitor: Visitor) -> None:
+    def _session(self, visitor: Visitor, clock_headers: dict[str, str]) -> None:
         landing = not visitor.session_id
         body: dict[str, Any] = {"url": visitor.url, "referrer": visitor.referrer, "targets": []}
         if not landing:
             body.update(visitor=visitor.visitor_id, session=visitor.session_id, referrer=SITE + "/")
             body["url"] = SITE + self.rng.choice(PAGES)
-        response = self._post("session", body, visitor)
+        response = self._post("session", body, visitor, clock_headers)
         if response.status_code != 200:
             return
         answer = response.json()
@@ -253,11 +301,13 @@ class Runner:
         visitor.shown = next((s["number"] for s in swaps.values()), "")
         self.tally.answers.append((visitor, visitor.shown))
 
-    def _touch(self, visitor: Visitor) -> None:
-        self._post("touch", {"visitor": visitor.visitor_id, "session": visitor.session_id}, visitor)
+    def _touch(self, visitor: Visitor, clock_headers: dict[str, str]) -> None:
+        ids = {"visitor": visitor.visitor_id, "session": visitor.session_id}
+        self._post("touch", ids, visitor, clock_headers)
 
-    def _call(self, visitor: Visitor) -> None:
+    def _call(self, visitor: Visitor, clock_headers: dict[str, str]) -> None:
         self.tally.count("calls_intended")
+        timing = visitor.call_timings.pop(0) if visitor.call_timings else "during"
         credentials = self.site.credentials.get(visitor.shown)
         if credentials is None:
             # The page showed the business's own number: that call never reaches a tracking number.
@@ -270,11 +320,13 @@ class Runner:
             talk=self.rng.uniform(10, 300),
             seed=self.rng.randrange(2**31),
         )
-        result = Simulator(self.base_url, credentials).place_call(scenario)
+        # The carrier's requests for this call carry its simulated moment too.
+        with httpx.Client(timeout=TIMEOUT_SECONDS, headers=clock_headers) as client:
+            result = Simulator(self.base_url, credentials, client=client).place_call(scenario)
         if result.errors:
             self.tally.count("call_errors")
             self.tally.error(f"call #{visitor.index}: {'; '.join(result.errors)[:200]}")
-        self.tally.placed.append(PlacedCall(result.call_sid, visitor.session_id, visitor.shown))
+        self.tally.placed.append(PlacedCall(result.call_sid, visitor.session_id, visitor.shown, timing))
 
 
 def classify_call(truth: str, attribution: str, session_id: str | None, candidates: list[str]) -> str:
@@ -286,30 +338,36 @@ def classify_call(truth: str, attribution: str, session_id: str | None, candidat
     return "correct" if session_id == truth else "wrong"
 
 
-def judge_calls(placed: list[PlacedCall], wait: float = 3.0) -> dict[str, int]:
-    """Reads the stored calls (waiting a little for the server to catch up) and counts the verdicts."""
-    counts = dict.fromkeys((*VERDICTS, "ambiguous_truth_in_candidates", "missing"), 0)
-    wanted = {p.call_sid: p for p in placed if p.call_sid}
-    stored: dict[str, Call] = {}
+def judge_calls(placed: list[PlacedCall], wait: float = 3.0) -> dict[str, Any]:
+    """Reads the stored calls (waiting a little for the server to catch up) and counts the verdicts,
+    overall and by when the caller called."""
+    counts: dict[str, Any] = dict.fromkeys((*VERDICTS, "ambiguous_truth_in_candidates", "missing"), 0)
+    by_timing = {timing: dict.fromkeys(VERDICTS, 0) for timing in TIMINGS}
+    stored = _stored_calls({p.call_sid for p in placed if p.call_sid}, wait)
+    for p in placed:
+        call = stored.get(p.call_sid)
+        if call is None:
+            counts["missing"] += 1
+            verdict = "untracked"
+        else:
+            session = call.visit_session.session_id if call.visit_session else None
+            verdict = classify_call(p.truth_session, call.attribution, session, call.attribution_candidates)
+            if verdict == "ambiguous" and p.truth_session in call.attribution_candidates:
+                counts["ambiguous_truth_in_candidates"] += 1
+        counts[verdict] += 1
+        by_timing.setdefault(p.timing, dict.fromkeys(VERDICTS, 0))[verdict] += 1
+    counts["by_timing"] = by_timing
+    return counts
+
+
+def _stored_calls(wanted: set[str], wait: float) -> dict[str, Call]:
     give_up = time.monotonic() + wait
     while True:
         calls = Call.objects.filter(carrier_call_id__in=wanted).select_related("visit_session")
         stored = {c.carrier_call_id: c for c in calls}
         if len(stored) == len(wanted) or time.monotonic() > give_up:
-            break
+            return stored
         time.sleep(0.2)
-    for p in placed:
-        call = stored.get(p.call_sid)
-        if call is None:
-            counts["missing"] += 1
-            counts["untracked"] += 1
-            continue
-        session = call.visit_session.session_id if call.visit_session else None
-        verdict = classify_call(p.truth_session, call.attribution, session, call.attribution_candidates)
-        counts[verdict] += 1
-        if verdict == "ambiguous" and p.truth_session in call.attribution_candidates:
-            counts["ambiguous_truth_in_candidates"] += 1
-    return counts
 
 
 def fallback_stats(site: SiteInfo, tally: Tally) -> dict[str, Any]:
@@ -341,7 +399,9 @@ def run_traffic(
     started = time.monotonic()
     tally = Runner(base_url, site, config, random.Random(rng.random())).run(visitors, progress)
     elapsed = time.monotonic() - started
+    time.sleep(SERVER_WRITE_BEHIND_SECONDS)  # the server writes page views behind (visits/buffer.py)
     verdicts = judge_calls(tally.placed)
+    by_timing = verdicts.pop("by_timing")
     bot_answers = [shown for v, shown in tally.answers if v.bot]
     placed = len(tally.placed)
     return {
@@ -349,6 +409,9 @@ def run_traffic(
         "bots": sum(1 for v in visitors if v.bot),
         "duration_seconds": round(elapsed, 2),
         "seed": config.seed,
+        "time_scale": config.time_scale,
+        "simulated_seconds": round(config.simulated_seconds, 1),
+        "clock": tally.clock,
         "requests": tally.requests,
         "request_errors": tally.request_errors,
         "errors": tally.errors,
@@ -361,6 +424,7 @@ def run_traffic(
             "errors": tally.call_errors,
         },
         "attribution": verdicts,
+        "attribution_by_timing": by_timing,
         "correct_share": round(verdicts["correct"] / placed, 4) if placed else 0.0,
     }
 
@@ -377,5 +441,12 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     ]
     rows += [(f"  {v}", f"{verdicts[v]:>4}  {verdicts[v] / placed:6.1%}") for v in VERDICTS]
     rows.append(("  ambiguous, truth listed", str(verdicts["ambiguous_truth_in_candidates"])))
+    for timing, counts in report["attribution_by_timing"].items():
+        if any(counts.values()):
+            rows.append((f"  {timing.replace('_', ' ')}", " ".join(f"{v} {counts[v]}" for v in VERDICTS)))
+    if report["time_scale"] != 1:
+        rows.insert(
+            0, ("simulated time", f"{report['simulated_seconds'] / 3600:.1f} h ({report['clock']} clock)")
+        )
     width = max(len(label) for label, _ in rows)
     return [f"{label:<{width}}  {value}" for label, value in rows]

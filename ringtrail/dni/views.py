@@ -22,6 +22,7 @@ from ringtrail.dni import session as pipeline
 from ringtrail.dni.config import AccountConfig, config_for
 from ringtrail.dni.leases import lease_store
 from ringtrail.dni.requests import BadRequest, SessionRequest, parse_session, parse_touch
+from ringtrail.lib import clock
 from ringtrail.visits import actions as visit_actions
 
 SCRIPT = Path(__file__).parent / "static" / "ringtrail" / "tracker.min.js"
@@ -128,7 +129,7 @@ def touch(request: HttpRequest, public_key: str) -> HttpResponse:
         parsed = parse_touch(request.body)
     except BadRequest as error:
         return _cors(JsonResponse({"error": str(error)}, status=400), request, config.account)
-    now = timezone.now()
+    now = clock.now()
     lease_store().touch(config.account.pk, parsed.session, now)
     visit_actions.touch_session(config.account, parsed.session, now)
     return _cors(HttpResponse(status=204), request, config.account)

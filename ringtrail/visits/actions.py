@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 
@@ -14,6 +16,8 @@ from ringtrail.sources.classify import Visit, default_channel
 from ringtrail.sources.models import Source
 from ringtrail.visits.buffer import Heartbeat, Hit, PageHit, buffer
 from ringtrail.visits.models import PageView, Session, Visitor
+
+log = logging.getLogger(__name__)
 
 
 def touch_of(visit: Visit, source: Source | None, request: SessionRequest) -> dict[str, Any]:
@@ -168,13 +172,34 @@ def _new_session(group: list[PageHit]) -> Session:
     )
 
 
-def first_source(account: Account, visitor_id: str, since: dt.datetime) -> Source | None:
-    visitor = (
+def remember_first_source(account: Account, visitor_id: str, source: Source | None) -> None:
+    """Keep a new visitor's first-touch source where the next page view finds it at once: the
+    visitor row itself is written behind (visits/buffer.py), possibly by another process."""
+    days = account.cookie_window_days
+    try:
+        cache.set(_first_source_key(account.pk, visitor_id), source.pk if source else 0, days * 86400)
+    except Exception:
+        log.exception("cache unavailable; the visitor's first touch will be read from the database")
+
+
+def first_source_id(account: Account, visitor_id: str, since: dt.datetime) -> int | None:
+    """The visitor's first-touch source within the cookie window, if it had one."""
+    try:
+        cached = cache.get(_first_source_key(account.pk, visitor_id))
+    except Exception:
+        cached = None
+    if cached is not None:
+        return int(cached) or None
+    found = (
         Visitor.objects.filter(account=account, visitor_id=visitor_id, first_seen_at__gte=since)
-        .select_related("first_source")
+        .values_list("first_source_id", flat=True)
         .first()
     )
-    return visitor.first_source if visitor else None
+    return found
+
+
+def _first_source_key(account_id: int, visitor_id: str) -> str:
+    return f"rt:first-source:{account_id}:{visitor_id}"
 
 
 def touch_session(account: Account, session_id: str, now: dt.datetime) -> None:

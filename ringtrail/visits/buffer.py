@@ -14,6 +14,7 @@ deterministic assertions; the buffered path has its own tests and runs under the
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import threading
 import time
@@ -158,10 +159,9 @@ def wait_until_written(timeout: float = 5.0) -> bool:
 
 
 def _flush_at_exit() -> None:
-    try:
+    # The database (or logging) may already be gone at interpreter exit; nothing left to tell.
+    with contextlib.suppress(Exception):
         flush_pending()
-    except Exception:  # the database (or logging) may already be gone at interpreter exit
-        pass
 
 
 atexit.register(_flush_at_exit)

@@ -20,6 +20,9 @@ REPORT_KEYS = {
     "bots",
     "duration_seconds",
     "seed",
+    "time_scale",
+    "simulated_seconds",
+    "clock",
     "requests",
     "request_errors",
     "errors",
@@ -27,6 +30,7 @@ REPORT_KEYS = {
     "fallback",
     "calls",
     "attribution",
+    "attribution_by_timing",
     "correct_share",
 }
 
@@ -91,6 +95,32 @@ def test_the_command_prints_one_json_document(live_server: LiveServer, site: Sit
     assert set(report) == REPORT_KEYS
     assert report["visitors"] == 6
     assert report["request_errors"] == 0, report["errors"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_compressed_hours_late_callers_are_recovered_by_caller_history_or_flagged(
+    live_server: LiveServer, site: Site, settings: Any
+) -> None:
+    settings.SIMULATED_CLOCK = True
+    # 4 real seconds stand for 8 hours: leases (15 minutes) end long before the late calls.
+    config = traffic.TrafficConfig(visitors=40, duration=4.0, call_rate=1.0, seed=11, time_scale=7200)
+    report = traffic.run_traffic(live_server.url, traffic.site_info(site.wired.account), config)
+
+    assert report["clock"] == "simulated" and report["request_errors"] == 0, report["errors"]
+    timing = report["attribution_by_timing"]
+    late = timing["hours_later"]
+    assert sum(late.values()) > 0, timing  # the seed plans some hours-late callers
+    assert late["wrong"] == 0
+    # Repeat callers are recovered by caller history; first-time late callers are never passed
+    # off as exact: they are flagged ambiguous (with the last holders as candidates) or untracked.
+    from ringtrail.calls.models import Call
+
+    late_calls = Call.objects.filter(attribution=Attribution.CALLER_HISTORY)
+    assert late_calls.exists() == (late["correct"] > 0)
+    assert timing["during"]["wrong"] == 0 and timing["during"]["correct"] > 0
+    assert report["calls"]["placed"] > 0
+    calls = Call.objects.order_by("start_time")
+    assert (calls.last().start_time - calls.first().start_time).total_seconds() > 3600  # hours apart
 
 
 def test_plans_are_reproducible_and_land_first() -> None:

@@ -8,6 +8,7 @@ import time
 from argparse import ArgumentParser
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -51,8 +52,19 @@ def _living_traffic(base_url: str) -> None:
     from ringtrail.dni import traffic
 
     account = Account.objects.get(slug="demo")
-    config = traffic.TrafficConfig(visitors=12, duration=8.0, call_rate=0.5, seed=2026)
+    # 8 real seconds stand for the last 4 hours (the demo server runs with the simulated clock), so
+    # some callers call hours after their visit, as real ones do.
+    config = traffic.TrafficConfig(visitors=16, duration=8.0, call_rate=0.5, seed=2026, time_scale=1800)
     traffic.run_traffic(base_url, traffic.site_info(account), config)
+
+
+def _simulate_the_clock() -> None:
+    """Let the demo's own server honour the traffic simulator's clock (lib/clock.py); the server's
+    workers read the environment or inherit these settings, whichever way they start."""
+    if settings.PRODUCTION:
+        return
+    os.environ["RINGTRAIL_SIMULATED_CLOCK"] = "true"
+    settings.SIMULATED_CLOCK = True
 
 
 class Command(BaseCommand):
@@ -85,5 +97,6 @@ class Command(BaseCommand):
         if options["no_serve"]:
             return
         if not options["no_sample_calls"]:
+            _simulate_the_clock()
             threading.Thread(target=_place_sample_calls, args=(base_url,), daemon=True).start()
         call_command("serve", host=options["host"], port=options["port"])
