@@ -156,9 +156,11 @@ def refold(call: Call) -> None:
     facts = [_facts(event) for event in CallEvent.objects.filter(call=call)]
     routed = call.tracking_number_id is not None and bool(call.business_phone_number)
     state = lifecycle.fold(facts, routed=routed, started_at=call.start_time)
-    for name, value in dataclasses.asdict(state).items():
+    derived = dataclasses.asdict(state)
+    for name, value in derived.items():
         setattr(call, name, value)
-    call.save()
+    # Only what the events decide: a spam mark or challenge answer saved meanwhile must survive.
+    call.save(update_fields=[*derived, "updated_at"])
 
 
 def _facts(event: CallEvent) -> lifecycle.EventFacts:

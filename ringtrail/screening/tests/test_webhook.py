@@ -18,6 +18,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from ringtrail.calls.actions import refold
 from ringtrail.calls.models import Call
 from ringtrail.carriers.twilio.tests.helpers import callback_params, signed_post, voice_params
 from ringtrail.carriers.twilio.tests.test_database_down import database_down
@@ -305,3 +306,13 @@ def test_database_down_while_answering_the_challenge_connects_on_1(wired: WiredA
         refused = press(wired, "9")
     assert connected.status_code == 200 and verbs(connected.content) == ["Say", "Dial"]
     assert verbs(refused.content) == ["Say", "Hangup"]
+
+
+def test_a_late_status_callback_does_not_undo_the_challenge_answer(wired: WiredAccount) -> None:
+    challenge_policy(wired)
+    call_in(wired, StirVerstat="No-TN-Validation")
+    stale = Call.objects.get(carrier_call_id=SID)  # loaded before the caller pressed 1
+    press(wired, "1")
+    refold(stale)  # what a status callback racing the answer does with its copy
+    call = Call.objects.get(carrier_call_id=SID)
+    assert not call.is_spam and call.attribution == "static"
