@@ -11,7 +11,6 @@ import logging
 from dataclasses import dataclass
 
 from django.db import DatabaseError
-from django.utils import timezone
 
 from ringtrail.carriers.base import (
     CallDecision,
@@ -23,6 +22,7 @@ from ringtrail.carriers.base import (
     Reject,
     Say,
 )
+from ringtrail.lib import clock
 from ringtrail.numbers.routes import RouteSnapshot
 from ringtrail.screening import config
 from ringtrail.screening.rules import Action, Caller, Verdict, screen
@@ -74,7 +74,7 @@ def _verdict(inbound: InboundCall, route: RouteSnapshot) -> Verdict:
     if not setup.screens(number_id):
         return Verdict(Action.ALLOW)
     policy = setup.policy_for(number_id)
-    now = timezone.now()
+    now = clock.now()  # the calls' own clock (a traffic simulation may run it ahead)
     caller = Caller(inbound.from_number, inbound.caller_name, _verstat(inbound))
     history = (
         config.recent_short_calls(route.account_id, inbound.from_number, policy, now)
