@@ -65,7 +65,7 @@ def perform_dial(state: CallState, dial: DialVerb) -> tuple[Verb, ...] | None:
         return None
     end = _bridge(state, dial, winner) if winner is not None else _unanswered(state, dial, legs, started)
     state.dial_statuses.append(end.status)
-    text = f"Dial {_dial_summary(dial)} → {_dial_result(winner, end, dial)}"
+    text = f"Dial {_dial_summary(dial)} → {_dial_result(state, winner, end, dial, started)}"
     # Inserted where the Dial began so the callee lines read after it.
     state.story.steps.insert(
         mark, Step(started, StepKind.VERB, text, {"dial_call_sid": end.sid, "dial_call_status": end.status})
@@ -219,10 +219,14 @@ def _dial_summary(dial: DialVerb) -> str:
     return f"{targets} (timeout {dial.timeout}s{record})"
 
 
-def _dial_result(winner: Leg | None, end: DialEnd, dial: DialVerb) -> str:
+def _dial_result(state: CallState, winner: Leg | None, end: DialEnd, dial: DialVerb, started: float) -> str:
     if winner is not None:
-        answered = f"{winner.callee.answer_after:g}s"
-        return f"answered by {winner.target.address} after {answered}, DialCallDuration {end.duration}s"
+        ring = round(winner.answered_at - started, 1)
+        talk = round(state.talks[-1][1] - state.talks[-1][0], 1)
+        return (
+            f"answered by {winner.target.address} after {ring:g}s, talked {talk:g}s "
+            f"(DialCallDuration {end.duration}s)"
+        )
     if end.status == "no-answer":
         return f"no-answer (timeout {dial.timeout}s)"
     return end.status

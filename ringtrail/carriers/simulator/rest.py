@@ -34,7 +34,10 @@ from ringtrail.carriers.simulator.scenario import Callee, CallResult, CallScenar
 from ringtrail.carriers.simulator.signing import Credentials
 from ringtrail.carriers.simulator.state import API_VERSION
 
-CALLS_PATH = re.compile(rf"^/{API_VERSION}/Accounts/(?P<account>[\w-]{{1,64}})/Calls(?P<rest>/[^/]*)?\.json$")
+# SignalWire's compatibility API is the same resource under /api/laml.
+CALLS_PATH = re.compile(
+    rf"^(?:/api/laml)?/{API_VERSION}/Accounts/(?P<account>[\w-]{{1,64}})/Calls(?P<rest>/[^/]*)?\.json$"
+)
 CALL_SID = re.compile(r"^/(CA[0-9a-f]{32})$")
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 STATUS_EVENTS = frozenset({"initiated", "ringing", "answered", "completed"})

@@ -120,8 +120,8 @@ def test_answered_call_with_whisper_recording_and_callbacks() -> None:
     story = texts(result.story)
     assert 'Say "This call may be recorded."' in story
     dial = (
-        "Dial +15551230000 (timeout 25s, record dual) → answered by +15551230000 after 3s, "
-        "DialCallDuration 43s"
+        "Dial +15551230000 (timeout 25s, record dual) → answered by +15551230000 after 3s, talked 42s "
+        "(DialCallDuration 43s)"
     )
     assert dial in story
     assert 'callee hears Say "Google Ads"' in story

@@ -221,3 +221,11 @@ def test_other_methods_and_paths(api: RestStandIn) -> None:
     assert not_form.status_code == 400
     huge = httpx.post(api.url + CALLS, content=b"To=" + b"1" * 70_000, auth=auth)
     assert huge.status_code == 413
+
+
+def test_signalwire_compatibility_path_is_the_same_resource(api: RestStandIn, carrier: FakeServer) -> None:
+    form = {"To": BUSINESS, "From": TRACKING, "Url": f"{BASE_URL}/callback/start"}
+    response = httpx.post(f"{api.url}/api/laml{CALLS}", data=form, auth=(ACCOUNT_SID, TOKEN))
+    assert response.status_code == 201
+    assert api.wait_idle(10)
+    assert len(carrier.to("/callback/start")) == 1
