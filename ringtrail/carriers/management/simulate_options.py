@@ -78,10 +78,22 @@ def _address(raw: str) -> str:
 
 def add_script_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--input", dest="inputs", action="append", type=caller_input, default=[], help=INPUT_HELP
+        "--input",
+        dest="inputs",
+        action="append",
+        type=caller_input,
+        default=[],
+        metavar="VALUE",
+        help=INPUT_HELP,
     )
     parser.add_argument(
-        "--callee", dest="callees", action="append", type=callee_spec, default=[], help=CALLEE_HELP
+        "--callee",
+        dest="callees",
+        action="append",
+        type=callee_spec,
+        default=[],
+        metavar="SPEC",
+        help=CALLEE_HELP,
     )
     parser.add_argument(
         "--accept-whisper",
@@ -115,8 +127,20 @@ def add_carrier_api_arguments(parser: argparse.ArgumentParser) -> None:
         "--secret", default=None, help="its auth token (default: read from the local database)"
     )
     parser.add_argument(
-        "--callee", dest="callees", action="append", type=callee_spec, default=[], help=CALLEE_HELP
+        "--callee",
+        dest="callees",
+        action="append",
+        type=callee_spec,
+        default=[],
+        metavar="SPEC",
+        help=CALLEE_HELP,
     )
     parser.add_argument(
-        "--input", dest="inputs", action="append", type=caller_input, default=[], help=INPUT_HELP
+        "--input",
+        dest="inputs",
+        action="append",
+        type=caller_input,
+        default=[],
+        metavar="VALUE",
+        help=INPUT_HELP,
     )

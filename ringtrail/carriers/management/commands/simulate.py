@@ -104,7 +104,8 @@ class Command(BaseCommand):
             self.stderr.write(warning)
 
     def carrier_api(self, options: dict[str, Any]) -> None:
-        credentials = Credentials("twilio", options["account_sid"], options["secret"] or secret_of(options))
+        secret = options["secret"] or secret_of(options)
+        credentials = Credentials(carrier_name(options["carrier"]), options["account_sid"], secret)
         base_url = options["base_url"] or default_base_url()
         callees = dict(options["callees"])
         with RestStandIn(
