@@ -17,6 +17,7 @@ from ringtrail.screening import actions
 from ringtrail.screening.models import BlockRule, ScreeningPolicy
 
 CALLS_PER_PAGE = 50
+RULES_SHOWN = 100
 
 
 @member_view
@@ -27,8 +28,13 @@ def spam_list(request: HttpRequest, principal: Principal) -> HttpResponse:
     context = {
         "page": page,
         "can_write": principal.can_write,
+        "rules": scoped(principal, BlockRule)
+        .select_related("tracking_number")
+        .order_by("kind", "pattern")[:RULES_SHOWN],
         "rule_count": scoped(principal, BlockRule).count(),
-        "policy_count": scoped(principal, ScreeningPolicy).count(),
+        "policies": scoped(principal, ScreeningPolicy)
+        .select_related("tracking_number")
+        .order_by("tracking_number__number"),
     }
     return render(request, "screening/spam.html", context)
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from ringtrail.accounts.models import Membership, Role
 from ringtrail.calls.models import Call
+from ringtrail.screening.models import BlockRule, ScreeningPolicy
 from ringtrail.testing import WiredAccount
 
 pytestmark = pytest.mark.django_db
@@ -161,3 +162,18 @@ def test_calls_api_leaves_spam_out_unless_asked(
     assert [c["id"] for c in only["calls"]] == [spam.pk]
     assert only["calls"][0]["spam_reason"] == "block list: prefix +1900"
     assert acme_owner_client.get(f"/api/v1/calls/{spam.pk}").json()["is_spam"] is True
+
+
+def test_spam_page_shows_the_set_up_escaped(
+    acme_owner_client: Client, acme: WiredAccount, rival: WiredAccount
+) -> None:
+    BlockRule.objects.create(account=acme.account, kind="name", pattern="*<b>spam</b>*", note=SCRIPT)
+    BlockRule.objects.create(
+        account=acme.account, kind="prefix", pattern="+1900", tracking_number=acme.tracking
+    )
+    BlockRule.objects.create(account=rival.account, kind="prefix", pattern="+1876")
+    ScreeningPolicy.objects.create(account=acme.account, stir_failed="reject", short_calls_action="challenge")
+    html = acme_owner_client.get(reverse("screening:spam")).content.decode()
+    assert "*&lt;b&gt;spam&lt;/b&gt;*" in html and SCRIPT not in html
+    assert "+1900" in html and acme.tracking.number in html and "+1876" not in html
+    assert "Block list (2 rules)" in html and "challenge (3 under 10 s in 60 min)" in html
