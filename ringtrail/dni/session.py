@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -139,9 +140,15 @@ def swaps_for(config: AccountConfig, seen: tuple[str, ...], number_id: int) -> d
     number = config.numbers.get(number_id)
     if number is None:
         return {}
-    found = {normalized for t in seen if (normalized := normalize_e164(t))}
+    found = {normalized for t in seen if (normalized := _normalized(t))}
     wanted = found & config.swap_targets if seen else config.swap_targets
-    return {target: {"number": number, "formatted": format_national(number)} for target in sorted(wanted)}
+    return {target: {"number": number, "formatted": _formatted(number)} for target in sorted(wanted)}
+
+
+# Parsing a number costs more than the rest of the swap; a pool's numbers are few and fixed.
+_formatted = functools.lru_cache(maxsize=8192)(format_national)
+# Pages repeat the same few printed numbers; a bounded cache keeps visitor-made ones from piling up.
+_normalized = functools.lru_cache(maxsize=8192)(normalize_e164)
 
 
 def _dropped(account: Account, outcome: Outcome, reason: Drop) -> Outcome:

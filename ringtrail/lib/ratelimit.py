@@ -10,13 +10,13 @@ import logging
 import time
 from collections.abc import Sequence
 
-import redis
 from django.conf import settings
 from django.core.cache import caches
 
+from ringtrail.lib.redis_client import client_for
+
 log = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
-_clients: dict[str, redis.Redis] = {}
 
 
 def allow(scope: str, key: str, limit_per_minute: int) -> bool:
@@ -38,10 +38,7 @@ def allow_all(hits: Sequence[tuple[str, str, int]]) -> bool:
 
 
 def _count_in_redis(url: str, names: list[str]) -> list[int]:
-    client = _clients.get(url)
-    if client is None:
-        client = _clients[url] = redis.Redis.from_url(url, socket_timeout=0.5)
-    pipe = client.pipeline(transaction=False)
+    pipe = client_for(url).pipeline(transaction=False)
     for name in names:
         pipe.incr(name)
         pipe.expire(name, WINDOW_SECONDS + 30)

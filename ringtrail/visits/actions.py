@@ -6,12 +6,14 @@ import datetime as dt
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 
 from ringtrail.accounts.models import Account
 from ringtrail.dni.requests import SessionRequest
+from ringtrail.lib.redis_client import client_for
 from ringtrail.sources.classify import Visit, default_channel
 from ringtrail.sources.models import Source
 from ringtrail.visits.buffer import Heartbeat, Hit, PageHit, buffer
@@ -175,17 +177,22 @@ def _new_session(group: list[PageHit]) -> Session:
 def remember_first_source(account: Account, visitor_id: str, source: Source | None) -> None:
     """Keep a new visitor's first-touch source where the next page view finds it at once: the
     visitor row itself is written behind (visits/buffer.py), possibly by another process."""
-    days = account.cookie_window_days
+    key, value, seconds = _first_source_key(account.pk, visitor_id), source.pk if source else 0, 86400
+    seconds *= account.cookie_window_days
     try:
-        cache.set(_first_source_key(account.pk, visitor_id), source.pk if source else 0, days * 86400)
+        if settings.REDIS_URL:
+            client_for(settings.REDIS_URL).set(key, value, ex=seconds)
+        else:
+            cache.set(key, value, seconds)
     except Exception:
         log.exception("cache unavailable; the visitor's first touch will be read from the database")
 
 
 def first_source_id(account: Account, visitor_id: str, since: dt.datetime) -> int | None:
     """The visitor's first-touch source within the cookie window, if it had one."""
+    key = _first_source_key(account.pk, visitor_id)
     try:
-        cached = cache.get(_first_source_key(account.pk, visitor_id))
+        cached = client_for(settings.REDIS_URL).get(key) if settings.REDIS_URL else cache.get(key)
     except Exception:
         cached = None
     if cached is not None:
