@@ -10,6 +10,7 @@ from ringtrail.accounts.api_auth import ApiKeyAuth, MemberSessionAuth
 from ringtrail.calls.api import router as calls_router
 from ringtrail.carriers.api import router as connections_router
 from ringtrail.dni.api import code_router, pool_router, swap_router
+from ringtrail.flows.api import router as flows_router
 from ringtrail.numbers.api import receiving_router, tracking_router
 from ringtrail.screening.api import policy_router, rules_router
 from ringtrail.sources.api import router as sources_router
@@ -27,6 +28,7 @@ api.add_router("/sources", sources_router)
 api.add_router("/receiving-numbers", receiving_router)
 api.add_router("/tracking-numbers", tracking_router)
 api.add_router("/calls", calls_router)
+api.add_router("/flows", flows_router)
 api.add_router("/swap-targets", swap_router)
 api.add_router("/pools", pool_router)
 api.add_router("/tracking-code", code_router)

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "ringtrail.sources",
     "ringtrail.numbers",
     "ringtrail.calls",
+    "ringtrail.flows",
     "ringtrail.dni",
     "ringtrail.visits",
     "ringtrail.screening",

@@ -14,6 +14,7 @@ from pydantic import field_validator
 from ringtrail.accounts.access import Principal, get_owned, require_write, scoped
 from ringtrail.accounts.api_auth import principal
 from ringtrail.carriers.models import CarrierConnection
+from ringtrail.flows.models import Flow
 from ringtrail.lib.api import (
     Id,
     Page,
@@ -108,6 +109,7 @@ class TrackingIn(StrictSchema):
     )
     record_calls: bool = False
     state: State = "active"
+    flow_id: Id | None = Field(None, description="call flow; wins over the source's flow")
 
     @field_validator("number")
     @classmethod
@@ -121,6 +123,7 @@ class TrackingPatch(StrictSchema):
     whisper_text: str | None = Field(None, max_length=500)
     record_calls: bool | None = None
     state: State | None = None
+    flow_id: Id | None = None
 
 
 class TrackingOut(Schema):
@@ -133,12 +136,18 @@ class TrackingOut(Schema):
     whisper_text: str
     record_calls: bool
     state: str
+    flow_id: int | None
     created_at: dt.datetime
 
 
 def _owned_references(who: Principal, fields: dict[str, Any]) -> dict[str, Any]:
     """Foreign keys must point into the caller's own account; anything else is a 422 naming the field."""
-    models = {"connection_id": CarrierConnection, "source_id": Source, "receiving_number_id": ReceivingNumber}
+    models = {
+        "connection_id": CarrierConnection,
+        "source_id": Source,
+        "receiving_number_id": ReceivingNumber,
+        "flow_id": Flow,
+    }
     for field, model in models.items():
         value = fields.get(field)
         if value is not None and not scoped(who, model).filter(pk=value).exists():
@@ -186,7 +195,8 @@ def update_tracking(request: HttpRequest, number_id: int, payload: TrackingPatch
     require_write(who)
     # exclude_unset (not exclude_none) so that source_id: null detaches the source.
     sent = payload.dict(exclude_unset=True)
-    fields = {k: v for k, v in sent.items() if v is not None or k in ("source_id", "receiving_number_id")}
+    nullable = ("source_id", "receiving_number_id", "flow_id")
+    fields = {k: v for k, v in sent.items() if v is not None or k in nullable}
     apply_fields(number, _owned_references(who, fields))
     return _save_tracking(number)
 

@@ -45,6 +45,10 @@ class TrackingNumber(models.Model):
     )
     whisper_text = models.CharField(max_length=500, blank=True)
     record_calls = models.BooleanField(default=False)
+    # The call flow for calls to this number; wins over the source's flow. Neither: the static forward.
+    flow = models.ForeignKey(
+        "flows.Flow", null=True, blank=True, on_delete=models.RESTRICT, related_name="tracking_numbers"
+    )
     # Pool numbers are handed to website visitors by DNI; static numbers (no pool) belong to one source.
     pool = models.ForeignKey(
         "dni.Pool", null=True, blank=True, on_delete=models.SET_NULL, related_name="numbers"

@@ -12,9 +12,10 @@ from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import model_validator
 
-from ringtrail.accounts.access import get_owned, require_write, scoped
+from ringtrail.accounts.access import Principal, get_owned, require_write, scoped
 from ringtrail.accounts.api_auth import principal
-from ringtrail.lib.api import Page, StrictSchema, apply_fields, page_of
+from ringtrail.flows.models import Flow
+from ringtrail.lib.api import Id, Page, StrictSchema, apply_fields, page_of, unprocessable
 from ringtrail.sources.models import RuleKind, Source, SourceRule
 
 router = Router(tags=["sources"])
@@ -49,6 +50,7 @@ class SourceIn(StrictSchema):
     position: int = Field(0, ge=0, le=10_000, description="online sources are tried in this order")
     last_touch_wins: bool = False
     rules: list[RuleIn] = Field(default_factory=list, max_length=MAX_RULES)
+    flow_id: Id | None = Field(None, description="call flow for this source's numbers (a number's own wins)")
 
 
 class SourcePatch(StrictSchema):
@@ -58,6 +60,7 @@ class SourcePatch(StrictSchema):
     position: int | None = Field(None, ge=0, le=10_000)
     last_touch_wins: bool | None = None
     rules: list[RuleIn] | None = Field(None, max_length=MAX_RULES, description="replaces all rules")
+    flow_id: Id | None = Field(None, description="null detaches the flow")
 
 
 class RuleOut(Schema):
@@ -73,11 +76,17 @@ class SourceOut(Schema):
     position: int
     last_touch_wins: bool
     rules: list[RuleOut]
+    flow_id: int | None
     created_at: dt.datetime
 
     @staticmethod
     def resolve_rules(source: Source) -> list[dict[str, str]]:
         return [{"kind": r.kind, "value": r.value} for r in source.rules.all()]
+
+
+def _own_flow(who: Principal, flow_id: int | None) -> None:
+    if flow_id is not None and not scoped(who, Flow).filter(pk=flow_id).exists():
+        raise unprocessable("flow_id", f"no Flow {flow_id} in this account")
 
 
 def _save(source: Source, rules: list[dict[str, str]] | None = None) -> Source:
@@ -107,6 +116,7 @@ def create_source(request: HttpRequest, payload: SourceIn) -> Status[Source]:
     require_write(who)
     fields = payload.dict()
     rules = fields.pop("rules")
+    _own_flow(who, fields["flow_id"])
     return Status(201, _save(Source(account=who.account, **fields), rules))
 
 
@@ -121,6 +131,9 @@ def update_source(request: HttpRequest, source_id: int, payload: SourcePatch) ->
     source = get_owned(who, Source, pk=source_id)
     require_write(who)
     fields = payload.dict(exclude_none=True)
+    if "flow_id" in payload.model_fields_set:  # flow_id: null detaches the flow
+        fields["flow_id"] = payload.flow_id
+        _own_flow(who, payload.flow_id)
     rules = fields.pop("rules", None)
     apply_fields(source, fields)
     return _save(source, rules)

@@ -22,6 +22,10 @@ class Source(models.Model):
     position = models.PositiveIntegerField(default=0)
     # By default the first touch sticks for the cookie window; such a source takes over a returning visitor.
     last_touch_wins = models.BooleanField(default=False)
+    # The call flow for this source's numbers, unless a number has its own.
+    flow = models.ForeignKey(
+        "flows.Flow", null=True, blank=True, on_delete=models.RESTRICT, related_name="sources"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -13,6 +13,8 @@ from ringtrail.accounts.actions import create_api_key, revoke_api_key
 from ringtrail.accounts.models import Role
 from ringtrail.calls.models import Call
 from ringtrail.dni.models import Pool
+from ringtrail.flows.actions import create_flow
+from ringtrail.flows.models import Flow
 from ringtrail.numbers.models import SwapTarget
 from ringtrail.screening.models import BlockRule
 from ringtrail.sources.models import Source
@@ -44,6 +46,7 @@ def _one(kind: str, suffix: str = "") -> Callable[[WiredAccount, Call], str]:
             "pools": lambda: Pool.objects.get(account=w.account).pk,
             "block-rules": lambda: BlockRule.objects.get(account=w.account).pk,
             "screening-policy/tracking-numbers": lambda: w.tracking.pk,
+            "flows": lambda: Flow.objects.get(account=w.account, name="Main").pk,
         }
         return f"/api/v1/{kind}/{ids[kind]()}{suffix}"
 
@@ -52,6 +55,11 @@ def _one(kind: str, suffix: str = "") -> Callable[[WiredAccount, Call], str]:
 
 def _all(kind: str) -> Callable[[WiredAccount, Call], str]:
     return lambda w, c: f"/api/v1/{kind}"
+
+
+def _flow_document(w: WiredAccount) -> dict[str, Any]:
+    forward = {"type": "forward", "targets": [{"receiving_number": w.receiving.pk}]}
+    return {"start": "desk", "steps": {"desk": forward}}
 
 
 BODIES: dict[str, Callable[[WiredAccount], dict[str, Any]]] = {
@@ -63,12 +71,14 @@ BODIES: dict[str, Callable[[WiredAccount], dict[str, Any]]] = {
     "sources": lambda w: {"name": "Bing Ads", "medium": "cpc"},
     "receiving-numbers": lambda w: {"label": "Mobile", "number": "+14155550142"},
     "tracking-numbers": lambda w: {"number": "+14155550143", "connection_id": w.connection.pk},
+    "flows": lambda w: {"name": "After hours", "document": _flow_document(w)},
 }
 PATCHES: dict[str, Callable[[WiredAccount], dict[str, Any]]] = {
     "carrier-connections": lambda w: {"label": "renamed"},
     "sources": lambda w: {"medium": "paid"},
     "receiving-numbers": lambda w: {"label": "Desk 2"},
     "tracking-numbers": lambda w: {"whisper_text": "Hello"},
+    "flows": lambda w: {"document": _flow_document(w)},
 }
 ENDPOINTS: list[Endpoint] = [Endpoint("get", _all("calls")), Endpoint("get", _one("calls"))]
 for _kind in BODIES:
@@ -100,6 +110,8 @@ ENDPOINTS += [
     Endpoint("get", _one("screening-policy/tracking-numbers")),
     Endpoint("put", _one("screening-policy/tracking-numbers"), lambda w: {"stir_unverified": "challenge"}),
     Endpoint("delete", _one("screening-policy/tracking-numbers")),
+    Endpoint("get", _one("flows", "/versions")),
+    Endpoint("get", _one("flows", "/versions/1")),
 ]
 OBJECT_ENDPOINTS = [e for e in ENDPOINTS if e.path.__name__ == "path"]
 
@@ -128,6 +140,7 @@ def calls(acme: WiredAccount, rival: WiredAccount, make_call: Callable[..., Call
         web = Source.objects.create(account=wired.account, name="Web", kind="online")
         Pool.objects.create(account=wired.account, source=web)
         BlockRule.objects.create(account=wired.account, kind="number", pattern="+19005550100")
+        create_flow(wired.account, "Main", _flow_document(wired))
     return make_call(acme), make_call(rival)
 
 
@@ -185,7 +198,7 @@ def test_lists_only_show_own_rows(
 ) -> None:
     auth = bearer(acme)
     expected = {"carrier-connections": 1, "sources": 2, "receiving-numbers": 1, "tracking-numbers": 1}
-    expected |= {"swap-targets": 1, "pools": 1}
+    expected |= {"swap-targets": 1, "pools": 1, "flows": 1}
     for kind, count in expected.items():
         body = client.get(f"/api/v1/{kind}", **auth).json()
         assert body["total_records"] == count, kind
