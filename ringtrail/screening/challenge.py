@@ -25,6 +25,22 @@ GOODBYE = CallDecision((Say("Goodbye."), Hangup()))
 ParseInbound = Callable[[Mapping[str, str]], InboundCall]
 
 
+def answer_signed(
+    connection: ConnectionSnapshot,
+    params: Mapping[str, str],
+    reference: str,
+    parse: ParseInbound,
+    renderer: Renderer,
+) -> Answer | None:
+    """Answer a verified screen request; None when ``reference`` (the call named in our own URL) is
+    not the call in the signed body, which the view refuses as forged."""
+    call_id = params.get("CallSid", "")
+    if not call_id or reference != call_id:
+        log.warning("screen answer for %r carried the reference of %r", call_id[:64], reference[:64])
+        return None
+    return answer(connection, call_id, params.get("Digits", "").strip(), params, parse, renderer)
+
+
 def answer(
     connection: ConnectionSnapshot,
     call_id: str,

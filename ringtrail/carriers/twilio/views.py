@@ -149,21 +149,14 @@ def screen(request: HttpRequest) -> HttpResponse:
     verified = verify(request)
     if isinstance(verified, HttpResponse):
         return verified
-    call_id = verified.params.get("CallSid", "")
-    if not call_id or request.GET.get("call") != call_id:
-        log.warning(
-            "screen answer for %r carried the reference of call %r",
-            call_id[:64],
-            request.GET.get("call", "")[:64],
-        )
-        return HttpResponse("call reference does not match CallSid\n", status=403, content_type="text/plain")
     kind = verified.connection.kind
-    answer = challenge.answer(
+    answer = challenge.answer_signed(
         verified.connection,
-        call_id,
-        verified.params.get("Digits", "").strip(),
         verified.params,
+        request.GET.get("call", ""),
         lambda params: parse.inbound_call(kind, params),
         renderer,
     )
+    if answer is None:
+        return HttpResponse("call reference does not match CallSid\n", status=403, content_type="text/plain")
     return HttpResponse(answer.body, content_type=answer.content_type)

@@ -177,3 +177,4 @@ def test_spam_page_shows_the_set_up_escaped(
     assert "*&lt;b&gt;spam&lt;/b&gt;*" in html and SCRIPT not in html
     assert "+1900" in html and acme.tracking.number in html and "+1876" not in html
     assert "Block list (2 rules)" in html and "challenge (3 under 10 s in 60 min)" in html
+    assert html.count("Screening set-up") == 1 and "<title>Spam · Ringtrail</title>" in html
