@@ -2,16 +2,18 @@
 
 A target with a whisper ``url`` is connected only when its whisper document ends without hanging up
 (Twilio's call screening): a callee that answers but never presses the digit the whisper asks for
-drops out, and the other targets go on ringing. Whispers of targets that answer close together are
-played one after another, not overlapped.
+drops out, and the other targets go on ringing. Whispers of targets that pick up close together run
+side by side; whichever is accepted first wins.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
+from collections.abc import Generator
 from dataclasses import dataclass
 
-from ringtrail.carriers.simulator.gather import play_prompt, resolve
+from ringtrail.carriers.simulator.gather import announce, resolve
 from ringtrail.carriers.simulator.scenario import Callee, new_sid, parse_input
 from ringtrail.carriers.simulator.state import (
     DEFAULT_RECORDING_CALLBACK,
@@ -36,6 +38,8 @@ from ringtrail.carriers.simulator.twiml import (
 
 # The same bound as the caller's documents: a whisper that redirects forever is a broken call.
 MAX_WHISPER_DOCUMENTS = 50
+# A whisper in progress: yields the seconds it waits, returns whether the callee accepted.
+WhisperRun = Generator[float, None, bool]
 
 
 @dataclass
@@ -80,7 +84,11 @@ def perform_dial(state: CallState, dial: DialVerb) -> tuple[Verb, ...] | None:
 
 
 def _ring(state: CallState, dial: DialVerb, legs: list[Leg], started: float) -> Leg | None:
-    """Ring every target; the first whose callee answers and accepts its whisper is the winner."""
+    """Ring every target; the first whose callee picks up and gets through its whisper wins.
+
+    Whispers run side by side on the virtual clock: each is a generator that yields how long it
+    waits, and the agenda always resumes the one due first, so requests go out in carrier time.
+    """
     answering: list[Leg] = []
     for leg in legs:
         callee = leg.callee
@@ -90,23 +98,43 @@ def _ring(state: CallState, dial: DialVerb, legs: list[Leg], started: float) -> 
             leg.status = "no-answer"
         else:
             answering.append(leg)
-    for leg in sorted(answering, key=lambda leg: leg.callee.answer_after):
-        moment = started + leg.callee.answer_after
-        if state.clock.offset < moment and not state.wait(moment - state.clock.offset):
-            _cancel(legs)
-            return None
-        leg.answered_at = state.clock.offset
-        state.story.add(StepKind.CALLEE, f"{leg.target.address} picks up", leg=leg.sid)
-        if leg.target.whisper_url and not _whisper(state, dial, leg):
+    agenda: list[tuple[float, int, Leg, WhisperRun | None]] = [
+        (started + leg.callee.answer_after, order, leg, None) for order, leg in enumerate(answering)
+    ]
+    heapq.heapify(agenda)
+    while agenda:
+        moment, order, leg, run = heapq.heappop(agenda)
+        if not state.wait(max(0.0, moment - state.clock.offset)):
+            break
+        if run is None:
+            leg.answered_at = state.clock.offset
+            state.story.add(StepKind.CALLEE, f"{leg.target.address} picks up", leg=leg.sid)
+            if leg.target.whisper_url is None:
+                return _won(leg, legs)
+            run = _whisper(state, dial, leg, hearer=_hearer(dial, leg))
+        try:
+            seconds = next(run)
+        except StopIteration as done:
             if state.ended:
-                _cancel(legs)
-                return None
+                break
+            if done.value:
+                return _won(leg, legs)
             leg.status = "declined"
             continue
-        leg.status = "completed"
-        _cancel(legs)
-        return leg
+        heapq.heappush(agenda, (state.clock.offset + seconds, order, leg, run))
+    _cancel(legs)
     return None
+
+
+def _won(winner: Leg, legs: list[Leg]) -> Leg:
+    winner.status = "completed"
+    _cancel(legs)
+    return winner
+
+
+def _hearer(dial: DialVerb, leg: Leg) -> str:
+    # With one target "callee" is clear; with several, the story names whose whisper it is.
+    return "callee" if len(dial.targets) == 1 else leg.target.address
 
 
 def _cancel(legs: list[Leg]) -> None:
@@ -161,8 +189,8 @@ def _leg_params(state: CallState, dial: DialVerb, leg: Leg) -> dict[str, str]:
     }
 
 
-def _whisper(state: CallState, dial: DialVerb, leg: Leg) -> bool:
-    """Run the whisper on the callee's leg; True if it ended without hanging up (accepted)."""
+def _whisper(state: CallState, dial: DialVerb, leg: Leg, hearer: str) -> WhisperRun:
+    """Run the whisper on the callee's leg, yielding its waits; True if it ended without a hang-up."""
     assert leg.target.whisper_url is not None
     params = _leg_params(state, dial, leg)
     url = leg.target.whisper_url
@@ -172,45 +200,33 @@ def _whisper(state: CallState, dial: DialVerb, leg: Leg) -> bool:
     while verbs is not None and queue and not state.ended:
         verb = queue.popleft()
         if isinstance(verb, SayVerb | PlayVerb | PauseVerb):
-            if not play_prompt(state, verb, callee=True):
-                return False
+            yield announce(state, verb, hearer)
             continue
         if isinstance(verb, HangupVerb | RejectVerb):
-            state.story.add(StepKind.CALLEE, "whisper hangs up → this target is not connected")
+            state.story.add(StepKind.CALLEE, f"{leg.target.address}: whisper hangs up → not connected")
             return False
-        next_url = _whisper_next(state, leg, verb, url)
-        if next_url is None:
-            if state.ended:
-                return False
-            continue
+        if isinstance(verb, RedirectVerb):
+            next_url, extra, purpose = verb.url, {}, "whisper redirect"
+        elif isinstance(verb, GatherVerb):
+            for prompt in verb.prompt:
+                yield announce(state, prompt, hearer)
+            outcome = resolve(verb, parse_input(leg.callee.accept_whisper))
+            yield outcome.seconds
+            state.story.add(StepKind.CALLEE, f"{hearer} {outcome.note}", input=outcome.params)
+            if outcome.params is None and not verb.action_on_empty_result:
+                continue
+            next_url, extra, purpose = verb.action or url, outcome.params or {}, "whisper Gather action"
+        else:
+            state.fail(f"unsupported verb <{describe_verb(verb)}> in a whisper; the callee leg would fail")
+            return False
         documents += 1
         if documents > MAX_WHISPER_DOCUMENTS:
             state.fail(f"more than {MAX_WHISPER_DOCUMENTS} whisper documents; redirect loop?")
             return False
-        url, extra = next_url
-        purpose = "whisper redirect" if isinstance(verb, RedirectVerb) else "whisper Gather action"
+        url = next_url
         verbs = fetch_document(state, url, params | extra, purpose, allow_empty=True, callee_leg=True)
         queue = deque(verbs or ())
     return verbs is not None and not state.ended
-
-
-def _whisper_next(state: CallState, leg: Leg, verb: Verb, document: str) -> tuple[str, dict[str, str]] | None:
-    """Where a whisper Gather or Redirect goes next, with what; None to go on with the next verb."""
-    if isinstance(verb, RedirectVerb):
-        return verb.url, {}
-    if not isinstance(verb, GatherVerb):
-        state.fail(f"unsupported verb <{describe_verb(verb)}> in a whisper; the callee leg would fail")
-        return None
-    for prompt in verb.prompt:
-        if not play_prompt(state, prompt, callee=True):
-            return None
-    outcome = resolve(verb, parse_input(leg.callee.accept_whisper))
-    if not state.wait(outcome.seconds):
-        return None
-    state.story.add(StepKind.CALLEE, f"callee {outcome.note}", input=outcome.params)
-    if outcome.params is None and not verb.action_on_empty_result:
-        return None
-    return verb.action or document, outcome.params or {}
 
 
 def _dial_summary(dial: DialVerb) -> str:

@@ -78,18 +78,23 @@ def _keys(gather: GatherVerb, keys: str) -> GatherOutcome:
     )
 
 
-def play_prompt(state: CallState, verb: Prompt, callee: bool = False) -> bool:
-    """Play one Say/Play/Pause on the virtual clock; False if the caller hung up meanwhile."""
-    who = "callee hears " if callee else ""
-    kind = StepKind.CALLEE if callee else StepKind.VERB
+def announce(state: CallState, verb: Prompt, hearer: str = "") -> float:
+    """Tell the story of one Say/Play/Pause (heard by ``hearer``, else the caller); how long it lasts."""
+    who = f"{hearer} hears " if hearer else ""
+    kind = StepKind.CALLEE if hearer else StepKind.VERB
     if isinstance(verb, SayVerb):
         state.story.add(kind, f'{who}Say "{verb.text}"', say=verb.text)
-        return state.wait(spoken_seconds(verb.text))
+        return spoken_seconds(verb.text)
     if isinstance(verb, PlayVerb):
         state.story.add(kind, f"{who}Play {verb.url}", play=verb.url)
-        return state.wait(state.scenario.play_seconds)
+        return state.scenario.play_seconds
     state.story.add(kind, f"{who}Pause {verb.length}s")
-    return state.wait(verb.length)
+    return float(verb.length)
+
+
+def play_prompt(state: CallState, verb: Prompt) -> bool:
+    """Play one Say/Play/Pause to the caller; False if the caller hung up meanwhile."""
+    return state.wait(announce(state, verb))
 
 
 def describe_gather(gather: GatherVerb) -> str:

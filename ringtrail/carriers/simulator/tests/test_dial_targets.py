@@ -108,7 +108,7 @@ def test_a_callee_who_does_not_press_one_drops_out_and_the_next_one_is_connected
     assert [r.params["To"] for r in server.to("/whisper")] == [A, B]
     assert [r.params["To"] for r in server.to("/whisper/accept")] == [B]
     story = texts(result)
-    assert "whisper hangs up → this target is not connected" in story
+    assert f"{A}: whisper hangs up → not connected" in story
     assert f"{A}: declined" in story and f"{B}: completed" in story
 
 
@@ -166,3 +166,23 @@ def test_sip_targets_are_scripted_by_their_uri() -> None:
     server = FakeServer({VOICE: twiml("<Dial><Sip>sip:desk@pbx.example.com</Sip></Dial>")})
     result = server.call(callees={"sip:desk@pbx.example.com": Callee(outcome="busy")})
     assert (result.outcome, result.answered_by) == ("busy", None)
+
+
+def test_whispers_run_side_by_side_and_the_first_to_accept_wins() -> None:
+    server = ring(A, B, whisper=True)
+    long_prompt = "This is a call from the website about an order. " * 3  # 30 words: 12 s
+
+    def whisper(params: dict[str, str]) -> str:
+        prompt = long_prompt if params["To"] == A else "Press 1."
+        return twiml(f"<Gather numDigits='1' action='/whisper/accept'><Say>{prompt}</Say></Gather><Hangup/>")
+
+    server.routes["/whisper"] = whisper
+    result = server.call(callees={A: Callee(answer_after=2), B: Callee(answer_after=4, talk=10)})
+    assert (result.answered_by, result.errors) == (B, [])
+    assert [r.params["To"] for r in server.to("/whisper")] == [A, B]
+    # A picked up first but was still listening when B pressed 1, so A's key is never sent.
+    assert [r.params["To"] for r in server.to("/whisper/accept")] == [B]
+    story = texts(result)
+    assert f"{A}: canceled" in story and f"{B}: completed" in story
+    pressed = next(step for step in result.story if step.text == f"{B} presses 1 (complete)")
+    assert pressed.offset == 4 + 0.8 + 1.5
