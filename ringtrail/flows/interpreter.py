@@ -133,7 +133,7 @@ class Run:
             step = self.step(step_id)
             self.event(step_id, EventKind.ENTER)
             step_id = self.enter(step_id, step)
-            if step_id is _STOP:
+            if step_id == _STOP:
                 return
         self.steps.append(Hangup())
 
@@ -196,7 +196,7 @@ class Run:
                 raise Broken(f"step {position.step!r} ({step.type}) has no phase {position.phase.value!r}")
 
     def follow(self, target: str | None) -> None:
-        if target is _STOP:
+        if target == _STOP:
             return
         self.walk(target)
 

@@ -202,3 +202,32 @@ def test_read_only_members_read_but_cannot_write(client: Client, acme: WiredAcco
     assert client.get(f"/api/v1/flows/{flow_id}/versions/1", **reader).status_code == 200
     assert send(client, "patch", f"/api/v1/flows/{flow_id}", {"name": "x"}, reader).status_code == 403
     assert Flow.objects.get().name == "Main"
+
+
+def test_loading_for_a_call(client: Client, acme: WiredAccount, rival: WiredAccount) -> None:
+    from ringtrail.flows import loading
+    from ringtrail.flows.actions import create_flow, update_flow
+
+    flow = create_flow(acme.account, "Main", document(acme.receiving.pk))
+    number = acme.tracking
+    assert loading.flow_id_for(number) is None
+    acme.source.flow = flow
+    acme.source.save()
+    number.refresh_from_db()
+    assert loading.flow_id_for(number) == flow.pk  # the source's flow
+    other = create_flow(acme.account, "Other", document(acme.receiving.pk))
+    number.flow = other
+    number.save()
+    assert loading.flow_id_for(number) == other.pk  # the number's own wins
+
+    first = loading.current_version_id(flow.pk, acme.account.pk)
+    update_flow(flow, document=document(acme.receiving.pk, "Second"))
+    second = loading.current_version_id(flow.pk, acme.account.pk)
+    assert first and second and first != second
+    assert loading.current_version_id(flow.pk, rival.account.pk) is None
+    old = loading.version_document(first, acme.account.pk)
+    assert old is not None and old.steps["hello"].text == "Welcome"  # type: ignore[union-attr]
+    assert loading.version_document(first, acme.account.pk) is old  # parsed once
+    assert loading.version_document(first, rival.account.pk) is None
+    assert loading.version_document(10**9, acme.account.pk) is None
+    assert loading.receiving_addresses(acme.account.pk) == {acme.receiving.pk: acme.receiving.number}
