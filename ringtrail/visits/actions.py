@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 
@@ -20,6 +20,9 @@ from ringtrail.visits.buffer import Heartbeat, Hit, PageHit, buffer
 from ringtrail.visits.models import PageView, Session, Visitor
 
 log = logging.getLogger(__name__)
+# Without Redis: the latest new visitors' first-touch sources, in this process only (oldest evicted).
+LOCAL_FIRST_SOURCES = 100_000
+_recent_first_sources: dict[str, int] = {}
 
 
 def touch_of(visit: Visit, source: Source | None, request: SessionRequest) -> dict[str, Any]:
@@ -176,23 +179,33 @@ def _new_session(group: list[PageHit]) -> Session:
 
 def remember_first_source(account: Account, visitor_id: str, source: Source | None) -> None:
     """Keep a new visitor's first-touch source where the next page view finds it at once: the
-    visitor row itself is written behind (visits/buffer.py), possibly by another process."""
-    key, value, seconds = _first_source_key(account.pk, visitor_id), source.pk if source else 0, 86400
-    seconds *= account.cookie_window_days
+    visitor row itself is written behind (visits/buffer.py), possibly by another process.
+
+    With Redis every process sees it. Without Redis it stays in this process (Django's file cache
+    lists its whole directory on every write, so it cannot hold an entry per visitor); a next page
+    view served by another process inside the flush interval then reads the database, and may not
+    find the visitor yet.
+    """
+    key, value = _first_source_key(account.pk, visitor_id), source.pk if source else 0
+    if not settings.REDIS_URL:
+        _recent_first_sources[key] = value
+        if len(_recent_first_sources) > LOCAL_FIRST_SOURCES:
+            with contextlib.suppress(RuntimeError, StopIteration):  # another thread changed it meanwhile
+                _recent_first_sources.pop(next(iter(_recent_first_sources)), None)
+        return
     try:
-        if settings.REDIS_URL:
-            client_for(settings.REDIS_URL).set(key, value, ex=seconds)
-        else:
-            cache.set(key, value, seconds)
+        client_for(settings.REDIS_URL).set(key, value, ex=account.cookie_window_days * 86400)
     except Exception:
-        log.exception("cache unavailable; the visitor's first touch will be read from the database")
+        log.exception("Redis unavailable; the visitor's first touch will be read from the database")
 
 
 def first_source_id(account: Account, visitor_id: str, since: dt.datetime) -> int | None:
     """The visitor's first-touch source within the cookie window, if it had one."""
     key = _first_source_key(account.pk, visitor_id)
     try:
-        cached = client_for(settings.REDIS_URL).get(key) if settings.REDIS_URL else cache.get(key)
+        cached = (
+            client_for(settings.REDIS_URL).get(key) if settings.REDIS_URL else _recent_first_sources.get(key)
+        )
     except Exception:
         cached = None
     if cached is not None:
@@ -203,6 +216,10 @@ def first_source_id(account: Account, visitor_id: str, since: dt.datetime) -> in
         .first()
     )
     return found
+
+
+def forget_local_first_sources() -> None:
+    _recent_first_sources.clear()
 
 
 def _first_source_key(account_id: int, visitor_id: str) -> str:

@@ -115,7 +115,8 @@ class VisitBuffer:
         last = time.monotonic()
         while True:
             self._wake.wait(0.1)
-            if time.monotonic() - last < self._interval():
+            interval = self._interval()
+            if interval > 0 and time.monotonic() - last < interval:
                 continue
             last = time.monotonic()
             try:
@@ -123,7 +124,10 @@ class VisitBuffer:
             except Exception:  # the thread must survive anything one batch does
                 log.exception("visit buffer flush failed")
             finally:
-                close_old_connections()
+                with contextlib.suppress(Exception):
+                    close_old_connections()
+            if interval <= 0:
+                return  # writes are inline now; nothing will be buffered for this thread
 
     def discard(self) -> int:
         """Forget what is pending (tests: hits of a test whose database is gone)."""
