@@ -1,4 +1,5 @@
-"""Random valid flows, random callers: the engine never raises, never errs, always ends, always renders."""
+"""Random valid flows, random callers: the engine never raises, never errs, always ends, and every
+decision renders as well-formed TwiML and TeXML."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ringtrail.carriers.base import Dial, Redirect
+from ringtrail.carriers.telnyx.render import TexmlRenderer
 from ringtrail.carriers.twilio.render import TwimlRenderer
 from ringtrail.flows.context import FlowOutcome, Phase, Position, StepInput
 from ringtrail.flows.engine import decide
@@ -20,7 +22,7 @@ from ringtrail.flows.validation import FlowInvalid, validate_flow
 
 from .support import RECEIVING, context
 
-RENDERER = TwimlRenderer()
+RENDERERS = (TwimlRenderer(), TexmlRenderer())
 KEYWORDS = ["sales", "support", "billing"]
 DIAL_STATUSES = ["completed", "answered", "busy", "no-answer", "failed", "canceled", ""]
 
@@ -133,8 +135,9 @@ def hop_bound(flow: FlowDocument) -> int:
 
 
 def renders(outcome: FlowOutcome) -> None:
-    root = ElementTree.fromstring(RENDERER.render(outcome.decision).encode())
-    assert root.tag == "Response"
+    for renderer in RENDERERS:
+        root = ElementTree.fromstring(renderer.render(outcome.decision).encode())
+        assert root.tag == "Response"
 
 
 def caller_input(draw: st.DrawFn, position: Position) -> tuple[Position, StepInput]:
