@@ -9,14 +9,7 @@ app_name = "carriers"
 urlpatterns = [
     path(f"{prefix}/{name}", view, name=f"{prefix}-{name}")
     for prefix in ("twilio", "signalwire")
-    for name, view in (
-        ("voice", twilio.voice),
-        ("status", twilio.status),
-        ("dial", twilio.dial),
-        ("recording", twilio.recording),
-        ("whisper", twilio.whisper),
-        ("screen", twilio.screen),
-    )
+    for name, view in twilio.views.routes()
 ]
 # Telnyx TeXML: same endpoints, Ed25519-signed.
 urlpatterns += [path(f"telnyx/{name}", view, name=f"telnyx-{name}") for name, view in telnyx.views.routes()]

@@ -3,7 +3,7 @@
 Every TwiML-like carrier answers the same way (voice → the call pipeline; status / recording → store
 once, 204; dial → store once, then what happens after the dial; whisper → what the answering party
 hears; screen → the caller's answer to the spam-screening challenge), so only ``verify``, the parser and
-the renderer differ. The Twilio package could adopt this too.
+the renderer differ: ``carriers/twilio/views.py`` and ``carriers/telnyx/views.py`` supply those.
 """
 
 from __future__ import annotations
@@ -115,25 +115,18 @@ def webhook_views(verify: Verify, parser: Parser, renderer: Renderer) -> Webhook
     def screen(request: HttpRequest, verified: Verified) -> HttpResponse:
         # The call named in our own URL must be the call in the signed body, so an answer can only
         # ever settle its own call's challenge.
-        call_id = verified.params.get("CallSid", "")
-        if not call_id or request.GET.get("call") != call_id:
-            log.warning(
-                "screen answer for %r carried the reference of %r",
-                call_id[:64],
-                request.GET.get("call", "")[:64],
-            )
-            return HttpResponse(
-                "call reference does not match CallSid\n", status=403, content_type="text/plain"
-            )
         kind = verified.connection.kind
-        answer = challenge.answer(
+        answer = challenge.answer_signed(
             verified.connection,
-            call_id,
-            verified.params.get("Digits", "").strip(),
             verified.params,
+            request.GET.get("call", ""),
             lambda params: parser.inbound_call(kind, params),
             renderer,
         )
+        if answer is None:
+            return HttpResponse(
+                "call reference does not match CallSid\n", status=403, content_type="text/plain"
+            )
         return HttpResponse(answer.body, content_type=answer.content_type)
 
     handlers = (voice, status, dial, recording, whisper, screen)

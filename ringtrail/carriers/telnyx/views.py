@@ -1,6 +1,6 @@
 """TeXML webhooks: verify (Ed25519) → normalise → hand over → render.
 
-The endpoints are the carrier-agnostic ones of ``handlers``, over the same pipeline as the Twilio
+The endpoints are the carrier-agnostic ones of ``carriers.webhooks``, over the same pipeline as the Twilio
 dialect's (``ringtrail.calls.inbound``); this module knows only how Telnyx signs.
 """
 
@@ -13,8 +13,8 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
 from ringtrail.carriers.telnyx import parse, signature
-from ringtrail.carriers.telnyx.handlers import Verified, webhook_views
 from ringtrail.carriers.telnyx.render import TexmlRenderer
+from ringtrail.carriers.webhooks import Verified, webhook_views
 from ringtrail.numbers.routes import ConnectionSnapshot, cached_connection, current_connection
 
 log = logging.getLogger(__name__)
