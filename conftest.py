@@ -29,6 +29,9 @@ def _isolated_cache_and_spool(settings: Any, tmp_path: Path) -> None:
     from ringtrail.dni.config import forget_local_copies as forget_dni_config
 
     forget_dni_config()
+    from ringtrail.flows.loading import forget_local_copies as forget_flows
+
+    forget_flows()  # parsed versions and account facts are keyed by ids the next database reuses
     from ringtrail.visits.buffer import buffer
 
     buffer.discard()  # hits left by an earlier test belong to a database that is gone

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -30,17 +31,21 @@ class InboundRecord:
     received_at: dt.datetime = dataclasses.field(default_factory=clock.now)
     # Set when screening stopped the call (screening/step.py): stored as spam, never attributed.
     spam_reason: str = ""
+    # The call flow version the call runs and its round-robin turn (calls/flow_calls.py).
+    flow_version_id: int | None = None
+    flow_rotation: int = 0
 
 
 def existing_call(carrier: str, call_id: str) -> Call | None:
     return Call.objects.filter(carrier=carrier, carrier_call_id=call_id).order_by().first()
 
 
-def record_inbound_call(record: InboundRecord) -> Call:
+def record_inbound_call(record: InboundRecord, created: Callable[[Call], None] | None = None) -> Call:
     """Store the call once per carrier call id; a repeat returns the stored call untouched.
 
     The unique constraint, not a read-before-write, decides who stored it first: one INSERT on the
-    hot path, and no window in which two concurrent deliveries both create a call.
+    hot path, and no window in which two concurrent deliveries both create a call. ``created`` runs
+    only for the delivery that stored it.
     """
     inbound = record.inbound
     call = Call(**_call_fields(record))
@@ -49,6 +54,8 @@ def record_inbound_call(record: InboundRecord) -> Call:
         if stored is None:  # the conflict was on another constraint; let the ORM say which
             raise IntegrityError(f"call {inbound.call_id} could not be stored")
         return stored
+    if created is not None:
+        created(call)
     if _adopt_early_events(call):
         refold(call)
     return call
@@ -111,6 +118,8 @@ def _call_fields(record: InboundRecord) -> dict[str, Any]:
         "is_spam": bool(record.spam_reason),
         "spam_reason": record.spam_reason,
         "routing_note": record.routing_note,
+        "flow_version_id": record.flow_version_id,
+        "flow_rotation": record.flow_rotation,
         "response_body": record.response_body,
         "response_content_type": record.response_content_type,
         "raw_payload": {"voice": dict(inbound.raw)},

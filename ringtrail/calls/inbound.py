@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError
 
-from ringtrail.calls import actions, spool
+from ringtrail.calls import actions, flow_calls, spool
 from ringtrail.carriers.base import CallbackEvent, CallDecision, EventKind, InboundCall, Renderer
 from ringtrail.flows import engine
 from ringtrail.numbers.routes import ConnectionSnapshot, RouteSnapshot, cached_route, current_route
@@ -37,19 +37,23 @@ def answer_call(inbound: InboundCall, connection: ConnectionSnapshot, renderer: 
         log.exception("database unavailable while answering call %s", inbound.call_id)
         return _answer_without_database(inbound, connection, renderer)
     screened = screening.screen_call(inbound, route)
-    decision, note = (screened.decision, screened.routing_note) if screened else decide(inbound, route)
-    answer = Answer(renderer.render(decision), renderer.content_type)
+    decided = Decided(screened.decision, screened.routing_note) if screened else decide_call(inbound, route)
+    answer = Answer(renderer.render(decided.decision), renderer.content_type)
+    flow = decided.flow
     record = actions.InboundRecord(
         inbound,
         connection,
         route,
         answer.body,
         answer.content_type,
-        note,
+        decided.note,
         spam_reason=screened.spam_reason if screened else "",
+        flow_version_id=flow.version_id if flow else None,
+        flow_rotation=flow.rotation if flow else 0,
     )
+    created = (lambda call: flow_calls.record_path(call, flow.trail, 0)) if flow else None
     try:
-        stored = actions.record_inbound_call(record)
+        stored = actions.record_inbound_call(record, created)
     except DatabaseError:
         log.exception("database failed while storing call %s", inbound.call_id)
         _spool_inbound(record)
@@ -65,7 +69,25 @@ def _owned_route(route: RouteSnapshot | None, connection: ConnectionSnapshot) ->
     return route
 
 
+@dataclasses.dataclass(frozen=True)
+class Decided:
+    decision: CallDecision
+    note: str = ""
+    flow: flow_calls.FlowStart | None = None  # set when the call runs a call flow
+
+
+def decide_call(inbound: InboundCall, route: RouteSnapshot | None) -> Decided:
+    """The call's flow when its number (or source) has one, else the static forward."""
+    if route is not None and route.flow_version_id and route.routes_calls:
+        started = flow_calls.start(inbound, route)
+        if started is not None:
+            return Decided(started.decision, started.note[:200], started)
+        log.warning("call %s: flow version %s not found; forwarding", inbound.call_id, route.flow_version_id)
+    return Decided(*decide(inbound, route))
+
+
 def decide(inbound: InboundCall, route: RouteSnapshot | None) -> tuple[CallDecision, str]:
+    """The static forward (also what a call gets when the database is down, flow or not)."""
     if route is None:
         log.warning("call %s to unknown number %r", inbound.call_id, inbound.to_number)
         return engine.polite_hangup(), "unknown tracking number"
@@ -118,6 +140,31 @@ def _fallback_route(inbound: InboundCall, connection: ConnectionSnapshot) -> Rou
     )
 
 
+def continue_flow(
+    connection: ConnectionSnapshot, params: Mapping[str, str], reference: Mapping[str, str]
+) -> CallDecision | None:
+    """The next step of a call flow; None when the reference must be refused (forged, replayed,
+    another call's or account's). With the database down the caller is forwarded as a static
+    number would be, so they are still connected."""
+    try:
+        return flow_calls.resume(connection, params, reference)
+    except flow_calls.Refused as error:
+        log.warning("refused flow reference for call %s: %s", params.get("CallSid", "")[:64], error)
+        return None
+    except DatabaseError:
+        log.exception("database unavailable mid-flow for call %s; forwarding", params.get("CallSid", "")[:64])
+    if params.get("ParentCallSid"):
+        return CallDecision(())  # an answering leg: connect it without its whisper
+    if params.get("DialCallStatus"):
+        return engine.after_dial(params["DialCallStatus"])
+    to = params.get("To", "")
+    route = _owned_route(cached_route(to), connection) if to else None
+    inbound = InboundCall(
+        connection.kind, connection.account_sid, params.get("CallSid", ""), params.get("From", ""), to
+    )
+    return decide(inbound, route)[0]
+
+
 def record_callback(event: CallbackEvent) -> None:
     try:
         actions.record_event(event)
@@ -157,7 +204,16 @@ def replay_entry(document: dict[str, Any]) -> None:
         actions.record_event(callback_event_from_json(document["event"]))
 
 
-__all__ = ["Answer", "EventKind", "answer_call", "decide", "record_callback", "replay_entry"]
+__all__ = [
+    "Answer",
+    "Decided",
+    "EventKind",
+    "answer_call",
+    "decide",
+    "decide_call",
+    "record_callback",
+    "replay_entry",
+]
 
 
 def whisper_text(tracking_number_id: str, connection: ConnectionSnapshot) -> str:

@@ -67,6 +67,13 @@ class Call(models.Model):
     call_type = models.CharField(max_length=16, choices=CallType.choices, default=CallType.INBOUND)
     # Screened as spam before it was answered (or marked by a person); spam is kept, listed on the
     # spam page, and left out of attribution and reports until someone unmarks it.
+    # The call flow version the call runs on (the current one when it started), the last flow hop
+    # served (older references are replays and refused), and its round-robin turn.
+    flow_version = models.ForeignKey(
+        "flows.FlowVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    flow_hop = models.IntegerField(default=0)
+    flow_rotation = models.IntegerField(default=0)
     is_spam = models.BooleanField(default=False)
     spam_reason = models.CharField(max_length=200, blank=True)
     attribution = models.CharField(max_length=16, choices=Attribution.choices, blank=True)

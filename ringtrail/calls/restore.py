@@ -22,6 +22,8 @@ def inbound_record_from_json(data: dict[str, Any]) -> InboundRecord:
         response_content_type=data["response_content_type"],
         routing_note=data.get("routing_note", ""),
         spam_reason=data.get("spam_reason", ""),
+        flow_version_id=data.get("flow_version_id"),
+        flow_rotation=data.get("flow_rotation", 0),
         received_at=dt.datetime.fromisoformat(data["received_at"])
         if data.get("received_at")
         else dt.datetime.now(dt.UTC),

@@ -52,6 +52,7 @@ class WebhookViews:
     recording: View
     whisper: View
     screen: View
+    flow: View
 
     def routes(self) -> tuple[tuple[str, View], ...]:
         return (
@@ -61,6 +62,7 @@ class WebhookViews:
             ("recording", self.recording),
             ("whisper", self.whisper),
             ("screen", self.screen),
+            ("flow", self.flow),
         )
 
 
@@ -129,5 +131,16 @@ def webhook_views(verify: Verify, parser: Parser, renderer: Renderer) -> Webhook
             )
         return HttpResponse(answer.body, content_type=answer.content_type)
 
-    handlers = (voice, status, dial, recording, whisper, screen)
+    def flow(request: HttpRequest, verified: Verified) -> HttpResponse:
+        """A call flow continues: a menu's input or silence, a dial's result, a queue round, or the
+        answering party's whisper. The reference in our URL is signed for this call and flow version."""
+        params = verified.params
+        if params.get("DialCallStatus") and not params.get("ParentCallSid"):
+            store(EventKind.DIAL, verified)  # the call's outcome and talk time fold from it as usual
+        decision = pipeline.continue_flow(verified.connection, params, request.GET.dict())
+        if decision is None:
+            return HttpResponse("flow reference refused\n", status=403, content_type="text/plain")
+        return markup(renderer.render(decision))
+
+    handlers = (voice, status, dial, recording, whisper, screen, flow)
     return WebhookViews(*(_endpoint(handle, verify) for handle in handlers))

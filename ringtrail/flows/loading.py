@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 
+from ringtrail.accounts.models import Account
 from ringtrail.flows.models import Flow, FlowVersion
-from ringtrail.flows.schema import FlowDocument
+from ringtrail.flows.schema import FlowDocument, ForwardStep
+from ringtrail.lib.local_cache import VersionedLocalCache
 from ringtrail.numbers.models import ReceivingNumber, TrackingNumber
 
 _PARSED: OrderedDict[int, tuple[int, FlowDocument]] = OrderedDict()  # version id → (account id, doc)
@@ -51,3 +54,43 @@ def version_document(version_id: int, account_id: int) -> FlowDocument | None:
 def receiving_addresses(account_id: int) -> dict[int, str]:
     """The ``CallContext.receiving_numbers`` of an account: id → E.164 number or sip: URI."""
     return dict(ReceivingNumber.objects.filter(account_id=account_id).values_list("pk", "number"))
+
+
+@dataclass(frozen=True)
+class AccountFacts:
+    """What every flow of an account reads: its time zone and its receiving numbers."""
+
+    time_zone: str
+    receiving: dict[int, str]
+
+
+_FACTS: VersionedLocalCache[AccountFacts] = VersionedLocalCache("rt:flow-account-version", ttl=60)
+
+
+def account_facts(account_id: int) -> AccountFacts:
+    return _FACTS.get(str(account_id), lambda: _load_facts(account_id))
+
+
+def _load_facts(account_id: int) -> AccountFacts:
+    time_zone = Account.objects.filter(pk=account_id).values_list("time_zone", flat=True).first()
+    return AccountFacts(time_zone or "UTC", receiving_addresses(account_id))
+
+
+def account_facts_changed() -> None:
+    _FACTS.invalidate_everywhere()
+
+
+def forget_local_copies() -> None:
+    _FACTS.clear()
+    with _LOCK:
+        _PARSED.clear()
+
+
+def has_sticky(document: FlowDocument) -> bool:
+    return any(isinstance(step, ForwardStep) and step.sticky for step in document.steps.values())
+
+
+def has_round_robin(document: FlowDocument) -> bool:
+    return any(
+        isinstance(step, ForwardStep) and step.strategy == "round_robin" for step in document.steps.values()
+    )

@@ -49,6 +49,7 @@ class RouteSnapshot:
     medium: str
     pool_id: int | None = None  # a DNI pool number: the visit is found by who held it
     fallback_of_pool_id: int | None = None  # a pool's overflow number: source known, visit not
+    flow_version_id: int | None = None  # the call flow new calls run (number's, else source's)
 
     @property
     def routes_calls(self) -> bool:
@@ -92,7 +93,15 @@ def snapshot_route(number: TrackingNumber) -> RouteSnapshot:
         medium=source.medium if source else "",
         pool_id=number.pool_id,
         fallback_of_pool_id=_pool_falling_back_to(number),
+        flow_version_id=_flow_version_of(number),
     )
+
+
+def _flow_version_of(number: TrackingNumber) -> int | None:
+    from ringtrail.flows.loading import current_version_id, flow_id_for
+
+    flow_id = flow_id_for(number)
+    return current_version_id(flow_id, number.account_id) if flow_id is not None else None
 
 
 def _pool_falling_back_to(number: TrackingNumber) -> int | None:

@@ -1,0 +1,262 @@
+"""Running a call flow across a call's webhooks: build the engine's context, sign its references,
+refuse forged or replayed ones, and record the path the caller took (issue 4, points 1 to 3 and 7).
+
+The engine (``flows.engine.decide``) is pure; this module is its only door to the database. A call
+runs on the flow version that was current when it started (stored on the call), and every reference
+the carrier brings back must be signed for this call and that version, and newer than the last hop
+served — so a forged or replayed request can neither jump a caller into another branch nor into
+another account's flow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+from ringtrail.calls import caller_area
+from ringtrail.calls.models import Call, CallEvent, Outcome
+from ringtrail.carriers.base import CallDecision, InboundCall
+from ringtrail.flows import engine, loading, position
+from ringtrail.flows.context import CallContext, FlowOutcome, Position, StepEvent, StepInput
+from ringtrail.flows.schema import FlowDocument
+from ringtrail.lib import clock
+from ringtrail.numbers.routes import ConnectionSnapshot, RouteSnapshot
+
+log = logging.getLogger(__name__)
+FLOW_EVENT = "flow"
+# Flow events of one hop are numbered hop * HOP_STRIDE + i; answering legs use the upper half.
+HOP_STRIDE = 1000
+
+
+@dataclass(frozen=True)
+class FlowStart:
+    """The first decision of a call that runs a flow, and what the call must remember."""
+
+    decision: CallDecision
+    version_id: int
+    rotation: int
+    trail: tuple[StepEvent, ...]
+    note: str = ""
+
+
+class Refused(Exception):
+    """A flow reference this call must not act on (forged, another call's, replayed, unknown call)."""
+
+
+def start(inbound: InboundCall, route: RouteSnapshot) -> FlowStart | None:
+    """The flow's first decision for a new call; None when the route's flow cannot be loaded."""
+    version_id = route.flow_version_id
+    document = loading.version_document(version_id, route.account_id) if version_id else None
+    if version_id is None or document is None:
+        return None
+    rotation = _rotation(version_id, document)
+    context = _context(
+        document,
+        account_id=route.account_id,
+        call_id=inbound.call_id,
+        caller=inbound.from_number,
+        caller_name=inbound.caller_name,
+        area=caller_area.resolve(inbound.caller_area, inbound.from_number),
+        tracking_number=route.number,
+        source_name=route.source_name,
+        rotation=rotation,
+    )
+    outcome = engine.decide(
+        document, context, hook_params=_signer(route.account_id, inbound.call_id, version_id)
+    )
+    return FlowStart(outcome.decision, version_id, rotation, outcome.trail, outcome.error)
+
+
+def record_path(call: Call, trail: tuple[StepEvent, ...], hop: int) -> None:
+    """Write a hop's steps as the call's flow events (the first hop's, as the call is stored)."""
+    _write_trail(call, trail, hop, clock.now(), leg_call_id="")
+
+
+def resume(
+    connection: ConnectionSnapshot, params: Mapping[str, str], reference: Mapping[str, str]
+) -> CallDecision:
+    """The next decision of a call whose carrier came back to a flow hook; raises ``Refused``."""
+    call, found = _verified_call(connection, params, reference)
+    document = loading.version_document(found.version_id, connection.account_id)
+    if document is None:
+        raise Refused("the call's flow version is gone")
+    here = found.position
+    if not here.is_leg and not _advance(call, here.hop):
+        raise Refused(f"flow reference for hop {here.hop} was already served")
+    context = _context(
+        document,
+        account_id=call.account_id,
+        call_id=call.carrier_call_id,
+        caller=call.customer_phone_number,
+        caller_name=call.customer_name,
+        area=_stored_area(call),
+        tracking_number=call.tracking_phone_number,
+        source_name=call.source_name,
+        rotation=call.flow_rotation,
+    )
+    signer = _signer(call.account_id, call.carrier_call_id, found.version_id)
+    outcome = engine.decide(document, context, here, step_input(params), signer)
+    if outcome.error:
+        log.warning("flow of call %s gave up: %s", call.carrier_call_id, outcome.error)
+    _after(call, outcome, here, params)
+    return outcome.decision
+
+
+def step_input(params: Mapping[str, str]) -> StepInput:
+    """What the caller (or the dial) did, from the carrier's Twilio-named parameters."""
+    return StepInput(
+        digits=params.get("Digits", "")[:32],
+        speech=params.get("SpeechResult", "")[:500],
+        dial_status=params.get("DialCallStatus", "")[:32],
+        answered_by=params.get("To", "")[:64] if params.get("ParentCallSid") else "",
+    )
+
+
+def _verified_call(
+    connection: ConnectionSnapshot, params: Mapping[str, str], reference: Mapping[str, str]
+) -> tuple[Call, position.FlowReference]:
+    # An answering party's leg (whisper, accept) is a child call: its reference names the parent.
+    parent = params.get("ParentCallSid", "")
+    call_id = parent or params.get("CallSid", "")
+    call = (
+        Call.objects.filter(account_id=connection.account_id, carrier_call_id=call_id[:64])
+        .exclude(flow_version=None)
+        .order_by()
+        .first()
+    )
+    if call is None:
+        raise Refused(f"no call {call_id[:64]!r} running a flow in this account")
+    try:
+        found = position.verify(
+            reference, _key(), account_id=call.account_id, call_id=call_id, version_id=call.flow_version_id
+        )
+    except position.ReferenceRefused as error:
+        raise Refused(str(error)) from error
+    if bool(parent) != found.position.is_leg:
+        raise Refused("a caller's reference on an answering leg, or the reverse")
+    return call, found
+
+
+def _advance(call: Call, hop: int) -> bool:
+    """Claim the hop atomically: a replay (or a racing duplicate) of a served hop claims nothing."""
+    return bool(Call.objects.filter(pk=call.pk, flow_hop__lt=hop).update(flow_hop=hop))
+
+
+def _after(call: Call, outcome: FlowOutcome, here: Position, params: Mapping[str, str]) -> None:
+    answered = next(
+        (e.receiving_number for e in outcome.trail if e.receiving_number and "answered" in e.outcome), None
+    )
+    if answered is not None and not here.is_leg:
+        Call.objects.filter(pk=call.pk).update(receiving_number_id=answered)
+    leg = params.get("CallSid", "") if here.is_leg else ""
+    _write_trail(call, outcome.trail, here.hop, clock.now(), leg_call_id=leg)
+
+
+def _write_trail(
+    call: Call, trail: tuple[StepEvent, ...], hop: int, at: dt.datetime, leg_call_id: str
+) -> None:
+    if not trail:
+        return
+    base = hop * HOP_STRIDE + (HOP_STRIDE // 2 + zlib.crc32(leg_call_id.encode()) % 400 if leg_call_id else 0)
+    events = [
+        CallEvent(
+            carrier=call.carrier,
+            carrier_call_id=call.carrier_call_id,
+            call=call,
+            kind=FLOW_EVENT,
+            sequence=base + i,
+            status=event.kind.value,
+            occurred_at=at,
+            payload=_event_payload(event, hop, leg_call_id),
+        )
+        for i, event in enumerate(trail)
+    ]
+    with transaction.atomic():
+        CallEvent.objects.bulk_create(events, ignore_conflicts=True)
+
+
+def _event_payload(event: StepEvent, hop: int, leg_call_id: str) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "step": event.step,
+        "type": event.step_type,
+        "event": event.kind.value,
+        "outcome": event.outcome,
+        "hop": hop,
+    }
+    if event.receiving_number is not None:
+        payload["receiving_number"] = event.receiving_number
+    if leg_call_id:
+        payload["leg"] = leg_call_id
+    return payload
+
+
+def _context(document: FlowDocument, *, account_id: int, call_id: str, caller: str, caller_name: str,
+             area: Any, tracking_number: str, source_name: str, rotation: int) -> CallContext:  # fmt: skip
+    facts = loading.account_facts(account_id)
+    return CallContext(
+        call_id=call_id,
+        caller_number=caller,
+        now=clock.now(),
+        caller_area=area,
+        caller_name=caller_name,
+        account_time_zone=facts.time_zone,
+        tracking_number=tracking_number,
+        source_name=source_name,
+        receiving_numbers=facts.receiving,
+        last_answered_by=_last_answered_by(account_id, caller) if loading.has_sticky(document) else None,
+        rotation=rotation,
+    )
+
+
+def _last_answered_by(account_id: int, caller: str) -> int | None:
+    found = (
+        Call.objects.filter(account_id=account_id, customer_phone_number=caller, outcome=Outcome.ANSWERED)
+        .exclude(receiving_number=None)
+        .order_by("-start_time")
+        .values_list("receiving_number_id", flat=True)
+        .first()
+    )
+    return found
+
+
+def _rotation(version_id: int, document: FlowDocument) -> int:
+    """Whose turn it is in a round robin: a per-flow counter shared by every process."""
+    if not loading.has_round_robin(document):
+        return 0
+    key = f"rt:flow-turn:{version_id}"
+    try:
+        if cache.add(key, 1, timeout=None):
+            return 0
+        return int(cache.incr(key)) - 1
+    except Exception:
+        log.exception("round-robin counter unavailable; taking a turn from the call id")
+        return 0
+
+
+def _stored_area(call: Call) -> Any:
+    from ringtrail.carriers.base import CallerArea
+
+    return CallerArea(
+        city=call.customer_city,
+        state=call.customer_state,
+        zip=call.customer_zip,
+        country=call.customer_country,
+        time_zone=call.customer_time_zone,
+        origin=call.caller_area_origin,
+    )
+
+
+def _signer(account_id: int, call_id: str, version_id: int) -> Any:
+    return position.signer(_key(), account_id, call_id, version_id)
+
+
+def _key() -> bytes:
+    return position.derive_key(settings.SECRET_KEY)
