@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,7 +81,10 @@ def record_path(call: Call, trail: tuple[StepEvent, ...], hop: int) -> None:
 
 
 def resume(
-    connection: ConnectionSnapshot, params: Mapping[str, str], reference: Mapping[str, str]
+    connection: ConnectionSnapshot,
+    params: Mapping[str, str],
+    reference: Mapping[str, str],
+    dial_ended: Callable[[], None] | None = None,
 ) -> CallDecision:
     """The next decision of a call whose carrier came back to a flow hook; raises ``Refused``."""
     call, found = _verified_call(connection, params, reference)
@@ -91,6 +94,8 @@ def resume(
     here = found.position
     if not here.is_leg and not _advance(call, here.hop):
         raise Refused(f"flow reference for hop {here.hop} was already served")
+    if dial_ended is not None and params.get("DialCallStatus") and not here.is_leg:
+        dial_ended()
     context = _context(
         document,
         account_id=call.account_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -141,13 +141,17 @@ def _fallback_route(inbound: InboundCall, connection: ConnectionSnapshot) -> Rou
 
 
 def continue_flow(
-    connection: ConnectionSnapshot, params: Mapping[str, str], reference: Mapping[str, str]
+    connection: ConnectionSnapshot,
+    params: Mapping[str, str],
+    reference: Mapping[str, str],
+    dial_ended: Callable[[], None] | None = None,
 ) -> CallDecision | None:
     """The next step of a call flow; None when the reference must be refused (forged, replayed,
-    another call's or account's). With the database down the caller is forwarded as a static
-    number would be, so they are still connected."""
+    another call's or account's). ``dial_ended`` stores a dial result once the reference is known to
+    be good. With the database down the caller is forwarded as a static number would be, so they are
+    still connected."""
     try:
-        return flow_calls.resume(connection, params, reference)
+        return flow_calls.resume(connection, params, reference, dial_ended)
     except flow_calls.Refused as error:
         log.warning("refused flow reference for call %s: %s", params.get("CallSid", "")[:64], error)
         return None

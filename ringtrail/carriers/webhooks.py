@@ -135,9 +135,11 @@ def webhook_views(verify: Verify, parser: Parser, renderer: Renderer) -> Webhook
         """A call flow continues: a menu's input or silence, a dial's result, a queue round, or the
         answering party's whisper. The reference in our URL is signed for this call and flow version."""
         params = verified.params
-        if params.get("DialCallStatus") and not params.get("ParentCallSid"):
-            store(EventKind.DIAL, verified)  # the call's outcome and talk time fold from it as usual
-        decision = pipeline.continue_flow(verified.connection, params, request.GET.dict())
+
+        def dial_ended() -> None:  # the call's outcome and talk time fold from it as usual
+            store(EventKind.DIAL, verified)
+
+        decision = pipeline.continue_flow(verified.connection, params, request.GET.dict(), dial_ended)
         if decision is None:
             return HttpResponse("flow reference refused\n", status=403, content_type="text/plain")
         return markup(renderer.render(decision))

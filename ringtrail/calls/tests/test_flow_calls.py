@@ -161,3 +161,32 @@ def test_another_calls_reference_is_refused(
 
 def _meta(headers: dict[str, str]) -> dict[str, str]:
     return {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
+
+
+@pytest.mark.parametrize("tamper", ["signature", "missing", "position"])
+def test_forged_references_are_refused_and_change_nothing(
+    simulator: Simulator, wired: WiredAccount, desks: dict[str, int], tamper: str
+) -> None:
+    attach(wired, menu_flow(desks))
+    _, call = place(simulator, inputs=(None, None))
+    url = str(ElementTree.fromstring(call.response_body).find("Gather").get("action"))
+    path, _, query = url.partition("?")
+    reference = dict(pair.split("=", 1) for pair in query.split("&"))
+    if tamper == "signature":
+        reference["fs"] = "A" * len(reference["fs"])
+    elif tamper == "missing":
+        reference = {}
+    else:  # jump the caller straight to the sales desk with the old signature
+        reference["fp"] = reference["fp"].replace("menu", "sales", 1)
+    forged = path + ("?" + "&".join(f"{k}={v}" for k, v in reference.items()) if reference else "")
+    params = {"CallSid": call.carrier_call_id, "AccountSid": wired.connection.account_sid, "Digits": "1",
+              "From": CALLER, "To": TRACKING, "DialCallStatus": "completed"}  # fmt: skip
+    credentials = Credentials(
+        kind="twilio", account_sid=wired.connection.account_sid, secret=wired.auth_token
+    )
+    before = list(CallEvent.objects.filter(call=call).values_list("pk", flat=True))
+    answer = Client().post(
+        forged, params, **_meta(signature_headers(credentials, "http://testserver" + forged, params))
+    )
+    assert answer.status_code == 403
+    assert list(CallEvent.objects.filter(call=call).values_list("pk", flat=True)) == before
