@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
 from ringtrail.accounts.api_auth import ApiKeyAuth, MemberSessionAuth
+from ringtrail.callbacks.api import router as callbacks_router
 from ringtrail.calls.api import router as calls_router
 from ringtrail.carriers.api import router as connections_router
 from ringtrail.dni.api import code_router, pool_router, swap_router
@@ -34,6 +35,7 @@ api.add_router("/pools", pool_router)
 api.add_router("/tracking-code", code_router)
 api.add_router("/block-rules", rules_router)
 api.add_router("/screening-policy", policy_router)
+api.add_router("/callback-settings", callbacks_router)
 
 
 @api.exception_handler(PermissionDenied)

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "ringtrail.dni",
     "ringtrail.visits",
     "ringtrail.screening",
+    "ringtrail.callbacks",
     "ringtrail.dashboard",
 ]
 
@@ -189,3 +190,6 @@ DNI_RATE_PER_KEY_PER_MINUTE = env_int("DNI_RATE_PER_KEY_PER_MINUTE", 20_000)
 DNI_RECORD_FLUSH_SECONDS = env_float("DNI_RECORD_FLUSH_SECONDS", 0.5)
 # DNI: where visitor leases on pool numbers live: "sql" (the database) or "redis" (needs REDIS_URL).
 DNI_LEASE_STORE = env_str("DNI_LEASE_STORE", "redis" if REDIS_URL else "sql")
+# Call-back forms (docs/callbacks.md): requests an hour per visit session and per phone number.
+CALLBACK_RATE_PER_SESSION_PER_HOUR = env_int("CALLBACK_RATE_PER_SESSION_PER_HOUR", 3)
+CALLBACK_RATE_PER_PHONE_PER_HOUR = env_int("CALLBACK_RATE_PER_PHONE_PER_HOUR", 3)

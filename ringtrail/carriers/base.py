@@ -75,6 +75,8 @@ class Hook(enum.StrEnum):
     FLOW = "flow"
     # The caller's answer to a spam-screening challenge ("press 1 to be connected").
     SCREEN = "screen"
+    # A call-back's legs (``ringtrail.callbacks``): params carry a signed reference to the request.
+    CALLBACK = "callback"
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,8 @@ class HookRef:
 @dataclass(frozen=True)
 class Say:
     text: str
+    voice: str = ""  # the carrier's voice name (e.g. "Polly.Joanna"); "" is the carrier's default
+    language: str = ""  # BCP 47, e.g. "en-US"; "" is the carrier's default
 
 
 @dataclass(frozen=True)

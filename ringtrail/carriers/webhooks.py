@@ -2,8 +2,9 @@
 
 Every TwiML-like carrier answers the same way (voice → the call pipeline; status / recording → store
 once, 204; dial → store once, then what happens after the dial; whisper → what the answering party
-hears; screen → the caller's answer to the spam-screening challenge), so only ``verify``, the parser and
-the renderer differ: ``carriers/twilio/views.py`` and ``carriers/telnyx/views.py`` supply those.
+hears; screen → the caller's answer to the spam-screening challenge; callback → a call-back's legs), so
+only ``verify``, the parser and the renderer differ: ``carriers/twilio/views.py`` and
+``carriers/telnyx/views.py`` supply those.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from ringtrail.callbacks import hooks as callback_hooks
 from ringtrail.calls import inbound as pipeline
 from ringtrail.carriers.base import CallbackEvent, EventKind, InboundCall, Renderer
 from ringtrail.carriers.twilio.parse import MalformedRequest
@@ -53,6 +55,7 @@ class WebhookViews:
     whisper: View
     screen: View
     flow: View
+    callback: View
 
     def routes(self) -> tuple[tuple[str, View], ...]:
         return (
@@ -63,6 +66,7 @@ class WebhookViews:
             ("whisper", self.whisper),
             ("screen", self.screen),
             ("flow", self.flow),
+            ("callback", self.callback),
         )
 
 
@@ -144,5 +148,16 @@ def webhook_views(verify: Verify, parser: Parser, renderer: Renderer) -> Webhook
             return HttpResponse("flow reference refused\n", status=403, content_type="text/plain")
         return markup(renderer.render(decision))
 
-    handlers = (voice, status, dial, recording, whisper, screen, flow)
+    def callback(request: HttpRequest, verified: Verified) -> HttpResponse:
+        # Every leg of a call-back (``ringtrail.callbacks``); the signed ``ref`` names request and step.
+        kind = verified.connection.kind
+        return callback_hooks.answer(
+            request.GET.get("ref", ""),
+            verified.connection,
+            verified.params,
+            lambda event_kind, params: parser.callback_event(kind, event_kind, params),
+            renderer,
+        )
+
+    handlers = (voice, status, dial, recording, whisper, screen, flow, callback)
     return WebhookViews(*(_endpoint(handle, verify) for handle in handlers))

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from ringtrail.callbacks import views as callbacks
 from ringtrail.dni import pages, views
 
 urlpatterns = [
@@ -9,4 +10,5 @@ urlpatterns = [
     path("dni/v1/<str:public_key>/session", views.session, name="dni-session"),
     path("dni/v1/<str:public_key>/touch", views.touch, name="dni-touch"),
     path("dni/v1/<str:public_key>/amp", views.amp, name="dni-amp"),
+    path("dni/v1/<str:public_key>/callback", callbacks.request_callback, name="dni-callback"),
 ]

@@ -8,7 +8,7 @@ the hop ends at a step that waits for the carrier (a gather, a dial) or ends the
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC
 
 from ringtrail.carriers.base import (
@@ -141,7 +141,7 @@ class Run:
         """Act on entering a step; the next step to enter, None to hang up, or _STOP when done."""
         match step:
             case SayStep():
-                self.steps.append(Say(step.text))
+                self.steps.append(Say(step.text, voice=step.voice or "", language=step.language or ""))
                 return self.leave(step_id, "spoken", step.next)
             case PlayStep():
                 self.steps.append(Play(step.url))
@@ -296,7 +296,7 @@ class Run:
         sequential = step.strategy != "simultaneous"
         rung = order[position.index].receiving_number if sequential and order else None
         if given.dial_status in ANSWERED:
-            who = rung if sequential else self.answered_by(given.answered_by)
+            who = rung if sequential else self.answered_by(given.answered_by, order)
             self.leave(position.step, "answered", None, who)
             self.steps.append(Hangup())
             return
@@ -307,11 +307,20 @@ class Run:
             return
         self.follow(self.leave(position.step, status, step.no_answer, rung))
 
-    def answered_by(self, address: str) -> int | None:
+    def answered_by(self, address: str, rung: Sequence[ForwardTarget | int] = ()) -> int | None:
+        """The receiving number that picked up: named by the carrier, else the only one rung.
+
+        Twilio's Dial action does not say which ``<Number>`` answered; with a single target it can
+        only have been that one (several are resolved by the wiring from the accepting leg)."""
         for number_id, known in self.context.receiving_numbers.items():
             if address and known == address:
                 return number_id
-        return None
+        ids = [target if isinstance(target, int) else target.receiving_number for target in rung]
+        return ids[0] if len(ids) == 1 else None
+
+    def leg_target(self, step: ForwardStep, index: int) -> int | None:
+        order = self.order(step)
+        return order[index].receiving_number if 0 <= index < len(order) else None
 
     def whisper(self, position: Position, step: ForwardStep) -> None:
         self.leg = True
@@ -319,7 +328,7 @@ class Run:
             raise Broken(f"forward {position.step!r} has no whisper")
         source = self.context.source_name.strip() or UNKNOWN_SOURCE
         self.steps.append(Say(step.whisper.text.replace("{source}", source)))
-        self.event(position.step, EventKind.STAY, "whisper")
+        self.event(position.step, EventKind.STAY, "whisper", self.leg_target(step, position.index))
         if step.whisper.require_accept:
             self.steps += [
                 Gather(
@@ -335,10 +344,11 @@ class Run:
         self.leg = True
         if step.whisper is None:
             raise Broken(f"forward {position.step!r} has no whisper")
+        who = self.leg_target(step, position.index)
         if given.digits == "1" and not given.timed_out:
-            self.event(position.step, EventKind.STAY, "accepted")  # an empty answer bridges the call
+            self.event(position.step, EventKind.STAY, "accepted", who)  # an empty answer bridges the call
         else:
-            self.event(position.step, EventKind.STAY, "declined")
+            self.event(position.step, EventKind.STAY, "declined", who)
             self.steps.append(Hangup())
 
     # -- queue ----------------------------------------------------------------------------------
@@ -360,7 +370,8 @@ class Run:
 
     def queue_result(self, position: Position, step: QueueStep, given: StepInput) -> None:
         if given.dial_status in ANSWERED:
-            self.leave(position.step, "answered", None, self.answered_by(given.answered_by))
+            members = [m for m in step.members if self.context.receiving_numbers.get(m)]
+            self.leave(position.step, "answered", None, self.answered_by(given.answered_by, members))
             self.steps.append(Hangup())
             return
         if position.attempt + 1 < queue_rounds(step):

@@ -110,6 +110,12 @@ ENDPOINTS += [
     Endpoint("get", _one("screening-policy/tracking-numbers")),
     Endpoint("put", _one("screening-policy/tracking-numbers"), lambda w: {"stir_unverified": "challenge"}),
     Endpoint("delete", _one("screening-policy/tracking-numbers")),
+    Endpoint("get", _all("callback-settings")),
+    Endpoint(
+        "put",
+        _all("callback-settings"),
+        lambda w: {"tracking_number_id": w.tracking.pk, "receiving_number_id": w.receiving.pk},
+    ),
     Endpoint("get", _one("flows", "/versions")),
     Endpoint("get", _one("flows", "/versions/1")),
 ]

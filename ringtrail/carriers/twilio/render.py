@@ -43,8 +43,9 @@ class TwimlRenderer:
 
     def _step(self, step: Step) -> str:
         match step:
-            case Say(text=text):
-                return _element("Say", text=text)
+            case Say(text=text, voice=voice, language=language):
+                attrs = {name: value for name, value in (("voice", voice), ("language", language)) if value}
+                return _element("Say", attrs, text=text)
             case Play(url=url):
                 return _element("Play", text=url)
             case Pause(seconds=seconds):

@@ -81,3 +81,11 @@ def test_dtmf_only_gather_has_no_speech_attributes() -> None:
     root = ElementTree.fromstring(TwimlRenderer().render(CallDecision((Gather(HookRef(Hook.SCREEN)),))))
     assert root[0].get("input") == "dtmf" and root[0].get("language") is None
     assert root[0].get("numDigits") is None
+
+
+def test_say_carries_voice_and_language_only_when_set() -> None:
+    root = ElementTree.fromstring(
+        TwimlRenderer().render(CallDecision((Say("Hola", voice="Polly.Lupe", language="es-US"), Say("Hi"))))
+    )
+    assert root[0].get("voice") == "Polly.Lupe" and root[0].get("language") == "es-US"
+    assert root[1].get("voice") is None and root[1].get("language") is None
