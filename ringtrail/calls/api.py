@@ -49,6 +49,8 @@ class CallOut(Schema):
     recordings: list[str]
     voicemail_url: str
     routing_note: str
+    call_type: str = Field(description="inbound | callback (a website call-back form)")
+    converting_page: str = Field(description="call-backs: the page whose form asked for the call")
     is_spam: bool
     spam_reason: str
     attribution: str = Field(description="exact | ambiguous | caller_history | overflow | static | ''")
@@ -122,6 +124,8 @@ def serialize(call: Call) -> dict[str, Any]:
         "recordings": list(call.recording_urls),
         "voicemail_url": call.voicemail_url,
         "routing_note": call.routing_note,
+        "call_type": call.call_type,
+        "converting_page": str((call.touch or {}).get("converting_page", "")),
         "is_spam": call.is_spam,
         "spam_reason": call.spam_reason,
         **_visit_fields(call),

@@ -1,4 +1,4 @@
-"""The carrier hook of a call-back, hostile first: the signed reference, the account and the call must agree."""
+"""The carrier hook of a call-back, hostile first: reference, account and call must all agree."""
 
 from __future__ import annotations
 
@@ -135,3 +135,22 @@ def test_telnyx_legs_are_checked_by_the_reference_too(client: Client) -> None:
     answered = telnyx.signed_post(client, account, hook(request.pk, "answer", "telnyx"), params)
     assert answered.status_code == 200 and f"<Number>{VISITOR}</Number>" in answered.content.decode()
     assert "/carriers/telnyx/callback?ref=" in answered.content.decode()
+
+
+def test_api_and_pages_show_the_call_back_escaped(client: Client, acme: WiredAccount) -> None:
+    from ringtrail.accounts.actions import create_api_key
+    from ringtrail.testing import member
+
+    request = pending(acme)
+    signed_post(client, acme, hook(request.pk, "start"), leg(acme))
+    call = Call.objects.get(carrier_call_id=SID)
+    key = create_api_key(acme.account, "k", "read_only", None)[1]
+    body = client.get(f"/api/v1/calls/{call.pk}", HTTP_AUTHORIZATION=f"Bearer {key}").json()
+    assert (body["call_type"], body["converting_page"]) == ("callback", "https://acme.test/pricing?secret=1")
+    assert body["customer_name"] == "<script>x</script>"
+    client.force_login(member(acme.account).user)
+    detail = client.get(f"/calls/{call.pk}/").content.decode()
+    assert "call-back</span>" in detail and "Converting page" in detail
+    assert "<script>x</script>" not in detail and "&lt;script&gt;x&lt;/script&gt;" in detail
+    log = client.get("/calls/").content.decode()
+    assert "callback-badge" in log and "<script>x</script>" not in log
