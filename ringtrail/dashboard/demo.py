@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from ringtrail.accounts.models import Account, Membership, Role
+from ringtrail.callbacks.models import CallbackSettings
 from ringtrail.carriers.models import CarrierConnection
 from ringtrail.dni.models import Pool
 from ringtrail.numbers.models import ReceivingNumber, SwapTarget, TrackingNumber
@@ -71,6 +72,14 @@ def seed_demo() -> DemoAccount:
                 whisper_text=whisper,
             )
     _seed_dni(account, connection, desk)
+    # Call-backs from visits that were shown no pool number call the business from the Google Ads number.
+    CallbackSettings.objects.get_or_create(
+        account=account,
+        defaults={
+            "tracking_number": TrackingNumber.objects.get(number=DEMO_NUMBERS[0][0]),
+            "receiving_number": desk,
+        },
+    )
     return DemoAccount(account, DEMO_EMAIL, DEMO_PASSWORD)
 
 

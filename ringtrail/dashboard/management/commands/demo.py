@@ -6,13 +6,17 @@ import os
 import threading
 import time
 from argparse import ArgumentParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.core.signals import setting_changed
 
 from ringtrail.dashboard.demo import DEMO_NUMBERS, seed_demo
+
+if TYPE_CHECKING:
+    from ringtrail.carriers.simulator import RestStandIn
 
 
 def _place_sample_calls(base_url: str) -> None:
@@ -58,6 +62,32 @@ def _living_traffic(base_url: str) -> None:
     traffic.run_traffic(base_url, traffic.site_info(account), config)
 
 
+def _carrier_api_stand_in(base_url: str) -> RestStandIn:
+    """The carrier's Calls API for call-backs, in this process: the simulator's stand-in rings the
+    demo desk (which presses 1) and the visitor (who answers), and calls the demo server back.
+
+    No ``ringtrail worker`` runs in the demo, so call-back tasks run inside the web request right after
+    the commit (django-tasks' immediate backend); placing the call is one local HTTP round trip."""
+    from ringtrail.carriers.models import CarrierConnection
+    from ringtrail.carriers.simulator import Callee, Credentials, RestStandIn
+    from ringtrail.dashboard.demo import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
+
+    credentials = Credentials("twilio", DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN)
+    stand_in = RestStandIn(base_url, credentials, default=Callee(answer_after=4, talk=75), inputs=("1",))
+    CarrierConnection.objects.filter(kind="twilio", account_sid=DEMO_ACCOUNT_SID).update(
+        api_base_url=stand_in.url
+    )
+    # The server's workers read the environment (or inherit these settings), whichever way they start.
+    os.environ.setdefault("RINGTRAIL_PUBLIC_URL", base_url)
+    os.environ["TASKS_BACKEND"] = "django_tasks.backends.immediate.ImmediateBackend"
+    settings.PUBLIC_URL = settings.PUBLIC_URL or base_url
+    settings.TASKS = {"default": {"BACKEND": os.environ["TASKS_BACKEND"]}}
+    # The system checks already built the task backends from the old setting; forked workers would
+    # inherit those, so rebuild them the way django-tasks does when the setting changes.
+    setting_changed.send(sender=None, setting="TASKS", value=settings.TASKS, enter=True)
+    return stand_in
+
+
 def _simulate_the_clock() -> None:
     """Let the demo's own server honour the traffic simulator's clock (lib/clock.py); the server's
     workers read the environment or inherit these settings, whichever way they start."""
@@ -89,6 +119,7 @@ class Command(BaseCommand):
                     f"  Password:  {demo.password}",
                     f"  API docs:  {base_url}/api/v1/docs",
                     f"  DNI:       {base_url}/demo/site/?gclid=test  (a sample customer page)",
+                    "  Call-back: the sample page's form; the simulator's Calls API plays both phones",
                     f"  Try:       ringtrail simulate call --to {DEMO_NUMBERS[0][0]} --from +12125550143",
                     "",
                 ]
@@ -96,6 +127,8 @@ class Command(BaseCommand):
         )
         if options["no_serve"]:
             return
+        stand_in = _carrier_api_stand_in(base_url)  # lives (serving) until the demo ends
+        self.stdout.write(f"  Carrier Calls API stand-in for call-backs: {stand_in.url}")
         if not options["no_sample_calls"]:
             _simulate_the_clock()
             threading.Thread(target=_place_sample_calls, args=(base_url,), daemon=True).start()
