@@ -193,3 +193,4 @@ DNI_LEASE_STORE = env_str("DNI_LEASE_STORE", "redis" if REDIS_URL else "sql")
 # Call-back forms (docs/callbacks.md): requests an hour per visit session and per phone number.
 CALLBACK_RATE_PER_SESSION_PER_HOUR = env_int("CALLBACK_RATE_PER_SESSION_PER_HOUR", 3)
 CALLBACK_RATE_PER_PHONE_PER_HOUR = env_int("CALLBACK_RATE_PER_PHONE_PER_HOUR", 3)
+CALLBACK_RATE_PER_IP_PER_MINUTE = env_int("CALLBACK_RATE_PER_IP_PER_MINUTE", 10)

@@ -21,9 +21,6 @@ from ringtrail.lib import clock
 from ringtrail.lib.bots import is_bot
 from ringtrail.lib.ratelimit import allow
 
-# Distinct phones and visits from one address: a form is filled in by hand, a flood is not.
-PER_IP_PER_MINUTE = 10
-
 
 def _error(request: HttpRequest, account: Account, status: int, message: str) -> HttpResponse:
     return _cors(JsonResponse({"error": message}, status=status), request, account)
@@ -48,6 +45,7 @@ def request_callback(request: HttpRequest, public_key: str) -> HttpResponse:
     now = clock.now()
     limited = actions.over_limit(account, form, now)
     ip = request.META.get("REMOTE_ADDR", "")
+    # Distinct phones and visits from one address: a form is filled in by hand, a flood is not.
     if limited is None and not allow("callback-ip", f"{account.pk}:{ip}", _per_ip()):
         limited = "too many call-back requests from this address; try again in a minute"
     if limited is not None:
@@ -59,4 +57,4 @@ def request_callback(request: HttpRequest, public_key: str) -> HttpResponse:
 
 
 def _per_ip() -> int:
-    return int(getattr(settings, "CALLBACK_RATE_PER_IP_PER_MINUTE", PER_IP_PER_MINUTE))
+    return int(settings.CALLBACK_RATE_PER_IP_PER_MINUTE)
