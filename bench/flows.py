@@ -61,7 +61,7 @@ from bench.voice_webhook import Seed, is_dial, is_healthy, signed_voice_requests
 from ringtrail.carriers.base import CallDecision, CallerArea, Dial, Gather
 from ringtrail.carriers.twilio.signature import compute_signature
 from ringtrail.flows import engine, position
-from ringtrail.flows.context import CallContext, Position, StepInput
+from ringtrail.flows.context import CallContext, FlowOutcome, Position, StepInput
 from ringtrail.flows.context import Phase as FlowPhase
 from ringtrail.flows.schema import FlowDocument
 from ringtrail.flows.validation import validate_flow
@@ -80,7 +80,7 @@ from ringtrail.testing import wired_account
 wired = wired_account(record_calls=True)
 desks = [ReceivingNumber.objects.create(account=wired.account, label=f"Desk {i}", number=number).pk
          for i, number in enumerate(DESKS)]
-flow = create_flow(wired.account, "Bench IVR", ten_step_flow(desks))
+flow = create_flow(wired.account, "Bench IVR", ten_step_flow(desks, sticky=STICKY))
 TrackingNumber.objects.create(account=wired.account, number=FLOW_TRACKING, connection=wired.connection,
                               source=wired.source, receiving_number=wired.receiving, record_calls=True,
                               whisper_text=wired.tracking.whisper_text, flow=flow)
@@ -98,9 +98,12 @@ print(json.dumps({"static": calls.filter(flow_version=None).count(),
 """
 
 
-def ten_step_flow(desks: list[int]) -> dict[str, Any]:
+def ten_step_flow(desks: list[int], sticky: bool = True) -> dict[str, Any]:
     """A realistic IVR: greeting, opening hours, a keypad/speech menu, a geo split and three kinds of
-    forward, a queue and voicemail. Open around the clock so every run takes the same path."""
+    forward, a queue and voicemail. Open around the clock so every run takes the same path.
+
+    ``sticky`` (round robin rings whoever answered this caller last first) makes the wiring look up
+    the caller's last answered call on every hop, so it is an option: its cost is worth seeing apart."""
     sales_a, sales_b, support, billing = desks
     every_day = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
     return {
@@ -149,7 +152,7 @@ def ten_step_flow(desks: list[int]) -> dict[str, Any]:
                 "type": "forward",
                 "targets": [{"receiving_number": sales_a, "weight": 3}, {"receiving_number": sales_b}],
                 "strategy": "round_robin",
-                "sticky": True,
+                "sticky": sticky,
                 "whisper": {"text": "Sales call from {source}."},
                 "no_answer": "voicemail",
             },
@@ -180,9 +183,9 @@ class EngineCase:
     check: Callable[[CallDecision], bool]
 
 
-def engine_cases() -> list[EngineCase]:
+def engine_cases(sticky: bool) -> list[EngineCase]:
     desks = [11, 12, 13, 14]
-    flow = validate_flow(ten_step_flow(desks), desks)
+    flow = validate_flow(ten_step_flow(desks, sticky), desks)
     key = position.derive_key(secrets.token_hex(16))
     context = CallContext(
         call_id="CA0",
@@ -214,7 +217,7 @@ def engine_cases() -> list[EngineCase]:
     ]
 
 
-def _first_hop(flow: FlowDocument, context: CallContext, key: bytes, i: int = 0) -> Any:
+def _first_hop(flow: FlowDocument, context: CallContext, key: bytes, i: int = 0) -> FlowOutcome:
     return engine.decide(flow, context, hook_params=position.signer(key, 1, f"CA{i}", 7))
 
 
@@ -241,10 +244,11 @@ def time_engine(case: EngineCase, seconds: float) -> dict[str, Any]:
     }
 
 
-def run_engine(seconds: float) -> dict[str, Any]:
-    forward, first, resumed = (time_engine(case, seconds) for case in engine_cases())
+def run_engine(seconds: float, sticky: bool) -> dict[str, Any]:
+    forward, first, resumed = (time_engine(case, seconds) for case in engine_cases(sticky))
     return {
-        "flow_steps": 10,
+        "flow_steps": len(ten_step_flow([1, 2, 3, 4])["steps"]),
+        "sticky": sticky,
         "seconds_per_case": seconds,
         "cases": {"static": forward, "first_hop": first, "resumed_hop": resumed},
         "ratios": {
@@ -265,6 +269,7 @@ class Options:
     load: voice_webhook.Options  # the load options, parsed exactly as bench/voice_webhook.py does
     engine_seconds: float
     resume: bool
+    sticky: bool
 
 
 @dataclass(frozen=True)
@@ -284,16 +289,19 @@ def parse_args(argv: list[str] | None = None) -> Options:
     )
     parser.add_argument("--engine-seconds", type=float, help="per engine case (default 3, smoke 0.3)")
     parser.add_argument("--no-resume", action="store_false", dest="resume", help="skip the resumed hops")
+    parser.add_argument(
+        "--no-sticky", action="store_false", dest="sticky", help="the round robin without sticky callers"
+    )
     args, rest = parser.parse_known_args(argv)
     load = voice_webhook.parse_args(rest)
     seconds = args.engine_seconds if args.engine_seconds is not None else (0.3 if load.smoke else 3.0)
-    return Options(load, seconds, args.resume)
+    return Options(load, seconds, args.resume, args.sticky)
 
 
-def seed_flow_account(env: dict[str, str]) -> FlowSeed:
+def seed_flow_account(env: dict[str, str], sticky: bool) -> FlowSeed:
     """Migrate and seed; ``env`` carries the SECRET_KEY the server will run with."""
     run_ringtrail(["migrate", "--noinput"], env)
-    seeded = run_django_snippet(SEED, env)
+    seeded = run_django_snippet(f"STICKY = {sticky}\n{SEED}", env)
     sid, token = seeded["account_sid"], seeded["auth_token"]
     return FlowSeed(
         static=Seed(sid, token, seeded["static_number"]),
@@ -340,17 +348,17 @@ def resume_requests(seed: FlowSeed, port: int, sent: list[Request], bodies: list
 
     The action names the call only by its HMAC tag (``fc``); the tags of the calls we placed (we chose
     the server's SECRET_KEY) say which call each reference belongs to."""
-    calls = {}
+    calls: dict[str, dict[str, str]] = {}
     for request in sent:
-        params = dict(parse_qsl(request.body.decode()))
-        calls[call_tag(seed, params["CallSid"])] = params
+        placed = dict(parse_qsl(request.body.decode()))
+        calls[call_tag(seed, placed["CallSid"])] = placed
     prepared = []
     for body in bodies:
         match = _GATHER_ACTION.search(body)
         action = html.unescape(match.group(1).decode()) if match else ""
-        params = calls.get(dict(parse_qsl(urlsplit(action).query)).get("fc", ""))
-        if params is not None:
-            prepared.append(menu_input(seed.flow, f"http://{HOST}:{port}{action}", params))
+        call = calls.get(dict(parse_qsl(urlsplit(action).query)).get("fc", ""))
+        if call is not None:
+            prepared.append(menu_input(seed.flow, f"http://{HOST}:{port}{action}", call))
     return prepared
 
 
@@ -397,16 +405,18 @@ def measure(options: Options, server: Server, seed: FlowSeed) -> tuple[list[Phas
 
 
 def run(options: Options) -> dict[str, Any]:
-    engine_result = run_engine(options.engine_seconds)  # first, while nothing else of ours runs
+    host = machine()  # the load average before we add to it: other jobs on the machine skew everything
+    # The engine first, while no server of ours competes for the CPU.
+    engine_result = run_engine(options.engine_seconds, options.sticky)
     with tempfile.TemporaryDirectory(prefix="ringtrail-bench-") as tmp_name:
         tmp = Path(tmp_name)
         with scratch_database(tmp) as (database_url, database):
             env = bench_env(tmp, database_url, {"SECRET_KEY": secrets.token_urlsafe(32)})
-            seed = seed_flow_account(env)
+            seed = seed_flow_account(env, options.sticky)
             with running_server(env, options.load.workers, options.load.threads) as server:
                 stats, sent = measure(options, server, seed)
             stored = run_django_snippet(COUNT_STORED, env)
-    return report(options, database, engine_result, stats, sent, stored)
+    return report(options, host, database, engine_result, stats, sent, stored)
 
 
 def stored_check(stats: list[PhaseStats], sent: list[int], stored: dict[str, int]) -> dict[str, Any]:
@@ -414,7 +424,7 @@ def stored_check(stats: list[PhaseStats], sent: list[int], stored: dict[str, int
     kinds = [("static", 1, stored["static"]), ("flow", 2, stored["flow"])]
     if len(stats) > 3:
         kinds.append(("resumed", 3, stored["resumed"]))
-    checked = {}
+    checked: dict[str, Any] = {}
     for name, index, count in kinds:
         answered = sent[index] - stats[index].errors - stats[index].warmup_errors
         checked[name] = {"sent": sent[index], "stored": count, "unstored": max(0, answered - count)}
@@ -424,6 +434,7 @@ def stored_check(stats: list[PhaseStats], sent: list[int], stored: dict[str, int
 
 def report(
     options: Options,
+    host: dict[str, Any],
     database: str,
     engine_result: dict[str, Any],
     stats: list[PhaseStats],
@@ -439,7 +450,7 @@ def report(
         "benchmark": "flows",
         "date": dt.date.today().isoformat(),
         "mode": "smoke" if load.smoke else "full",
-        "machine": machine(),
+        "machine": host,
         "database": database,
         "server": {"command": "ringtrail serve", "workers": load.workers, "threads": load.threads},
         "client": load.client,
@@ -484,7 +495,8 @@ def render_engine(result: dict[str, Any]) -> list[str]:
     ratios = result["ratios"]
     lines.append(
         f"decisions/s flow ÷ static forward: first hop {ratios['first_hop_over_static']}, "
-        f"resumed hop {ratios['resumed_hop_over_static']} ({result['flow_steps']}-step flow, signed)"
+        f"resumed hop {ratios['resumed_hop_over_static']} ({result['flow_steps']}-step flow, signed, "
+        f"sticky {'on' if result['sticky'] else 'off'})"
     )
     return lines
 

@@ -6,40 +6,54 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 SCRIPT = Path(__file__).resolve().parent / "voice_webhook.py"
 DNI_SCRIPT = Path(__file__).resolve().parent / "dni.py"
+FLOWS_SCRIPT = Path(__file__).resolve().parent / "flows.py"
+
+
+def run_smoke(script: Path) -> dict[str, Any]:
+    # Each benchmark starts its own server on a temporary database, never pytest-django's test database.
+    done = subprocess.run(
+        [sys.executable, str(script), "--smoke", "--json"], capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    assert result["ok"] is True
+    assert result["errors"] == 0
+    return result
+
+
+def assert_phases_clean(phases: dict[str, Any], names: tuple[str, ...]) -> None:
+    for phase in names:
+        assert phases[phase]["requests"] > 0
+        assert phases[phase]["errors"] == 0
+        assert phases[phase]["warmup_errors"] == 0
 
 
 def test_voice_webhook_benchmark_smoke() -> None:
-    # Its own server and temporary database: nothing here touches pytest-django's test database.
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--smoke", "--json"], capture_output=True, text=True, timeout=180
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    result = json.loads(done.stdout)
-    assert result["ok"] is True
-    assert result["errors"] == 0
-    for phase in ("bare", "webhook"):
-        assert result["phases"][phase]["requests"] > 0
-        assert result["phases"][phase]["errors"] == 0
-        assert result["phases"][phase]["warmup_errors"] == 0
+    result = run_smoke(SCRIPT)
+    assert_phases_clean(result["phases"], ("bare", "webhook"))
     assert result["webhooks"]["stored"] == result["webhooks"]["sent"]
 
 
 def test_dni_session_benchmark_smoke() -> None:
-    # SQL lease store only: its own server, scratch database and a pool that cannot run out.
-    done = subprocess.run(
-        [sys.executable, str(DNI_SCRIPT), "--smoke", "--json"], capture_output=True, text=True, timeout=180
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    result = json.loads(done.stdout)
-    assert result["ok"] is True
-    assert result["errors"] == 0
+    # SQL lease store only, and a pool that cannot run out.
+    result = run_smoke(DNI_SCRIPT)
     sql = result["stores"]["sql"]
     assert sql["available"] is True
-    for phase in ("bare", "new", "returning"):
-        assert sql["phases"][phase]["requests"] > 0
-        assert sql["phases"][phase]["errors"] == 0
-        assert sql["phases"][phase]["warmup_errors"] == 0
+    assert_phases_clean(sql["phases"], ("bare", "new", "returning"))
     assert sql["overflow"]["answers"] == 0
+
+
+def test_call_flow_benchmark_smoke() -> None:
+    # The engine in-process, then the webhook phases on the real server, resumed hops included.
+    result = run_smoke(FLOWS_SCRIPT)
+    engine = result["engine"]
+    assert engine["ok"] is True
+    assert all(engine["cases"][case]["decisions"] > 0 for case in ("static", "first_hop", "resumed_hop"))
+    assert_phases_clean(result["phases"], ("bare", "static", "flow", "resumed"))
+    for kind in ("static", "flow", "resumed"):
+        assert result["webhooks"][kind]["stored"] == result["webhooks"][kind]["sent"]
+    assert result["webhooks"]["flow_events"] >= result["webhooks"]["flow"]["sent"]
