@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -46,7 +47,25 @@ def _place_sample_calls(base_url: str) -> None:
     ]
     for scenario in scenarios:
         simulator.place_call(scenario)
+    _sample_call_back(base_url)
     _living_traffic(base_url)
+
+
+def _sample_call_back(base_url: str) -> None:
+    """One visitor from Google Ads fills in the sample page's call-back form, as a browser would."""
+    import httpx
+
+    from ringtrail.accounts.models import Account
+
+    key = Account.objects.get(slug="demo").public_key
+    page = f"{base_url}/demo/site/?gclid=demo-callback&utm_source=google&utm_campaign=burst-pipes"
+    browser = {"User-Agent": "Mozilla/5.0 (Ringtrail demo) AppleWebKit/537.36 Chrome/130.0 Safari/537.36"}
+    visit = {"url": page, "referrer": "https://www.google.com/", "targets": ["(415) 555-0199"]}
+    with httpx.Client(base_url=f"{base_url}/dni/v1/{key}", headers=browser, timeout=10) as client:
+        shown = client.post("/session", content=json.dumps(visit)).json()
+        form = {"phone": "+16175550123", "name": "Web visitor", "consent": True, "page": page}
+        form |= {"visitor": shown.get("visitor"), "session": shown.get("session")}
+        client.post("/callback", content=json.dumps(form))
 
 
 def _living_traffic(base_url: str) -> None:
@@ -68,6 +87,8 @@ def _carrier_api_stand_in(base_url: str) -> RestStandIn:
 
     No ``ringtrail worker`` runs in the demo, so call-back tasks run inside the web request right after
     the commit (django-tasks' immediate backend); placing the call is one local HTTP round trip."""
+    import httpx
+
     from ringtrail.carriers.models import CarrierConnection
     from ringtrail.carriers.simulator import Callee, Credentials, RestStandIn
     from ringtrail.dashboard.demo import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
@@ -85,6 +106,10 @@ def _carrier_api_stand_in(base_url: str) -> RestStandIn:
     # The system checks already built the task backends from the old setting; forked workers would
     # inherit those, so rebuild them the way django-tasks does when the setting changes.
     setting_changed.send(sender=None, setting="TASKS", value=settings.TASKS, enter=True)
+    # Granian forks its workers after this, while the sample-call thread may be inside httpx's lazy
+    # imports; a worker forked then would wait forever on that import's lock the first time it places
+    # a call. Importing them here, before any thread starts, keeps the workers' imports lock-free.
+    httpx.get(stand_in.url + "/", timeout=5)
     return stand_in
 
 
