@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
 from ringtrail.accounts.api_auth import ApiKeyAuth, MemberSessionAuth
+from ringtrail.callbacks.api import requests_router as callback_requests_router
 from ringtrail.callbacks.api import router as callbacks_router
 from ringtrail.calls.api import router as calls_router
 from ringtrail.carriers.api import router as connections_router
@@ -36,6 +37,7 @@ api.add_router("/tracking-code", code_router)
 api.add_router("/block-rules", rules_router)
 api.add_router("/screening-policy", policy_router)
 api.add_router("/callback-settings", callbacks_router)
+api.add_router("/callback-requests", callback_requests_router)
 
 
 @api.exception_handler(PermissionDenied)

@@ -1,19 +1,25 @@
-"""/api/v1/callback-settings: where call-backs ring when the visit's own number does not say."""
+"""/api/v1/callback-settings (where call-backs ring when the visit's own number does not say) and
+/api/v1/callback-requests (what became of each form: status, the carrier's error, the call)."""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
-from ringtrail.accounts.access import Principal, require_write, scoped
+from ringtrail.accounts.access import Principal, get_owned, require_write, scoped
 from ringtrail.accounts.api_auth import principal
-from ringtrail.callbacks.models import DEFAULT_WHISPER, CallbackSettings
-from ringtrail.lib.api import Id, StrictSchema, unprocessable
+from ringtrail.callbacks.models import DEFAULT_WHISPER, CallbackRequest, CallbackSettings
+from ringtrail.lib.api import Id, Page, StrictSchema, page_of, unprocessable
 from ringtrail.numbers.models import NumberState, ReceivingNumber, TrackingNumber
 
 router = Router(tags=["call-back"])
+requests_router = Router(tags=["call-back"])
+StatusName = Literal[
+    "queued", "calling_business", "calling_visitor", "bridged", "declined", "no_answer", "failed"
+]
 
 
 class SettingsIn(StrictSchema):
@@ -82,3 +88,43 @@ def put_settings(request: HttpRequest, payload: SettingsIn) -> dict[str, Any]:
         setattr(row, name, value)
     row.save()
     return _out(row)
+
+
+class RequestOut(Schema):
+    id: int
+    status: str
+    error: str = Field(description="why it failed: the carrier's own message where it gave one")
+    phone: str
+    name: str
+    page: str
+    visitor_id: str
+    session_id: str
+    visit_session_found: bool
+    consent_at: dt.datetime
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    tracking_number_id: int | None
+    business_number: str
+    carrier: str
+    carrier_call_id: str
+    call_id: int | None
+
+    @staticmethod
+    def resolve_visit_session_found(row: CallbackRequest) -> bool:
+        return row.visit_session_id is not None
+
+
+@requests_router.get("", response=Page[RequestOut])
+def list_requests(
+    request: HttpRequest, page: int = 1, per_page: int = 50, status: StatusName | None = None
+) -> dict[str, object]:
+    rows = scoped(principal(request), CallbackRequest).order_by("-created_at", "-id")
+    if status:
+        rows = rows.filter(status=status)
+    items, meta = page_of(rows, page, per_page)
+    return {"items": items, **meta}
+
+
+@requests_router.get("/{int:request_id}", response=RequestOut)
+def get_request(request: HttpRequest, request_id: int) -> CallbackRequest:
+    return get_owned(principal(request), CallbackRequest, pk=request_id)

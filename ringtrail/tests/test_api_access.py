@@ -111,6 +111,7 @@ ENDPOINTS += [
     Endpoint("put", _one("screening-policy/tracking-numbers"), lambda w: {"stir_unverified": "challenge"}),
     Endpoint("delete", _one("screening-policy/tracking-numbers")),
     Endpoint("get", _all("callback-settings")),
+    Endpoint("get", _all("callback-requests")),
     Endpoint(
         "put",
         _all("callback-settings"),

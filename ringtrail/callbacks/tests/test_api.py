@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from ringtrail.accounts.actions import create_api_key
-from ringtrail.callbacks.models import DEFAULT_WHISPER, CallbackSettings
+from ringtrail.callbacks.models import DEFAULT_WHISPER, CallbackRequest, CallbackSettings
 from ringtrail.testing import WiredAccount
 
 pytestmark = pytest.mark.django_db
@@ -76,3 +77,31 @@ def test_bad_settings_are_422(client: Client, acme: WiredAccount, body: dict[str
 def test_read_only_cannot_write(client: Client, acme: WiredAccount) -> None:
     response = client.put(PATH, {}, content_type="application/json", **auth(acme, "read_only"))
     assert response.status_code == 403
+
+
+def _request(wired: WiredAccount, status: str, error: str = "") -> CallbackRequest:
+    return CallbackRequest.objects.create(
+        account=wired.account,
+        phone="+12125550143",
+        page="https://acme.test/",
+        consent_at=timezone.now(),
+        status=status,
+        error=error,
+    )
+
+
+def test_requests_list_and_detail_are_the_accounts_own(
+    client: Client, acme: WiredAccount, rival: WiredAccount
+) -> None:
+    failed = _request(acme, "failed", "Twilio refused the call (401, error 20003): Authenticate")
+    _request(acme, "bridged")
+    theirs = _request(rival, "bridged")
+    reader = auth(acme, "read_only")
+    listed = client.get("/api/v1/callback-requests", **reader).json()
+    assert listed["total_records"] == 2 and theirs.pk not in [row["id"] for row in listed["items"]]
+    only_failed = client.get("/api/v1/callback-requests?status=failed", **reader).json()["items"]
+    assert [(row["id"], row["error"]) for row in only_failed] == [(failed.pk, failed.error)]
+    one = client.get(f"/api/v1/callback-requests/{failed.pk}", **reader).json()
+    assert one["status"] == "failed" and one["visit_session_found"] is False
+    assert client.get(f"/api/v1/callback-requests/{theirs.pk}", **reader).status_code == 404
+    assert client.get("/api/v1/callback-requests?status=nonsense", **reader).status_code == 422
