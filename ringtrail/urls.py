@@ -19,5 +19,6 @@ urlpatterns = [
     path("", include("ringtrail.dni.urls")),
     path("", include("ringtrail.accounts.urls")),
     path("", include("ringtrail.calls.urls")),
+    path("", include("ringtrail.flows.urls")),
     path("", include("ringtrail.screening.urls")),
 ]

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import RestrictedError
 from django.http import HttpRequest
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from ringtrail.accounts.access import get_owned, require_write, scoped
 from ringtrail.accounts.api_auth import principal
+from ringtrail.flows import report
 from ringtrail.flows.actions import create_flow, update_flow
 from ringtrail.flows.models import Flow, FlowVersion
 from ringtrail.flows.validation import MAX_FLOW_BYTES, FlowInvalid
-from ringtrail.lib.api import Page, StrictSchema, page_of
+from ringtrail.lib import clock
+from ringtrail.lib.api import Page, StrictSchema, page_of, unprocessable
 
 router = Router(tags=["flows"])
 
@@ -145,3 +148,73 @@ def get_version(request: HttpRequest, flow_id: int, number: int) -> FlowVersion:
     if version is None:
         raise HttpError(404, "FlowVersion not found")
     return version
+
+
+class OptionOut(Schema):
+    key: str
+    target: str
+    calls: int
+
+
+class StepReportOut(Schema):
+    step: str
+    type: str
+    label: str
+    reached: int
+    options: list[OptionOut]
+    outcomes: dict[str, int]
+    timeouts: int
+    invalid: int
+    no_choice: int
+    hung_up: int
+    median_seconds_to_hang_up: float | None
+    answered: int | None
+    not_answered: int | None
+    in_progress: int
+
+
+class FlowReportOut(Schema):
+    flow_id: int
+    version: int | None
+    since: dt.date
+    until: dt.date
+    calls: int
+    hung_up: int
+    steps: list[StepReportOut]
+
+
+class ReportQuery(Schema):
+    version: int | None = Field(None, ge=1, le=2**31 - 1, description="one version's number; all if absent")
+    since: dt.date | None = Field(None, description="first day (calls' start date); default: 30 days ago")
+    until: dt.date | None = Field(None, description="last day, inclusive; default: today")
+
+
+@router.get("/{int:flow_id}/report", response=FlowReportOut)
+def flow_report(request: HttpRequest, flow_id: int, query: Query[ReportQuery]) -> dict[str, Any]:
+    """Per step: callers who reached it, chose each option, hung up there; spam is left out."""
+    flow = get_owned(principal(request), Flow, pk=flow_id)
+    chosen = None
+    if query.version is not None:
+        chosen = flow.versions.filter(number=query.version).first()
+        if chosen is None:
+            raise HttpError(404, "FlowVersion not found")
+    period = report_period(query.since, query.until, clock.now().date())
+    built = report.load(flow, chosen, period)
+    return {
+        "flow_id": flow.pk,
+        "version": query.version,
+        "since": period.since,
+        "until": period.until,
+        "calls": built.calls,
+        "hung_up": built.hung_up,
+        "steps": [{**asdict(row), "outcomes": dict(row.outcomes)} for row in built.steps],
+    }
+
+
+def report_period(since: dt.date | None, until: dt.date | None, today: dt.date) -> report.Period:
+    """The dates asked for; either end missing defaults to the last 30 days (a 422 if reversed)."""
+    default = report.default_period(until or today)
+    period = report.Period(since or default.since, until or default.until)
+    if period.since > period.until:
+        raise unprocessable("since", f"{period.since} is after until ({period.until})")
+    return period

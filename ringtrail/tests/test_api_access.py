@@ -119,6 +119,7 @@ ENDPOINTS += [
     ),
     Endpoint("get", _one("flows", "/versions")),
     Endpoint("get", _one("flows", "/versions/1")),
+    Endpoint("get", _one("flows", "/report")),
 ]
 OBJECT_ENDPOINTS = [e for e in ENDPOINTS if e.path.__name__ == "path"]
 

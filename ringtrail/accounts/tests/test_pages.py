@@ -79,6 +79,14 @@ def test_home_redirects_to_call_log(client: Client) -> None:
         ("post", "api-keys", {}),
         ("post", "api-key-revoke", {"pk": 1}),
         ("post", "account-switch", {}),
+        ("get", "flows:list", {}),
+        ("get", "flows:new", {}),
+        ("post", "flows:new", {}),
+        ("get", "flows:edit", {"pk": 1}),
+        ("post", "flows:edit", {"pk": 1}),
+        ("get", "flows:version", {"pk": 1, "number": 1}),
+        ("post", "flows:attach", {"pk": 1, "kind": "number"}),
+        ("get", "flows:report", {"pk": 1}),
     ],
 )
 def test_anonymous_is_sent_to_login(
