@@ -10,6 +10,7 @@ another account's flow.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import zlib
@@ -77,6 +78,11 @@ def start(inbound: InboundCall, route: RouteSnapshot) -> FlowStart | None:
 
 def record_path(call: Call, trail: tuple[StepEvent, ...], hop: int) -> None:
     """Write a hop's steps as the call's flow events (the first hop's, as the call is stored)."""
+    if hop == 0 and call.receiving_number_id is not None:
+        # The route's static receiving number is not where a flow sends the call: nobody was reached
+        # yet. The answering number is set when a dial of the flow is answered.
+        Call.objects.filter(pk=call.pk).update(receiving_number=None)
+        call.receiving_number_id = None
     _write_trail(call, trail, hop, clock.now(), leg_call_id="")
 
 
@@ -156,13 +162,45 @@ def _advance(call: Call, hop: int) -> bool:
 
 
 def _after(call: Call, outcome: FlowOutcome, here: Position, params: Mapping[str, str]) -> None:
+    trail = outcome.trail if here.is_leg else _with_answerer(call, outcome.trail, here.hop)
     answered = next(
-        (e.receiving_number for e in outcome.trail if e.receiving_number and "answered" in e.outcome), None
+        (e.receiving_number for e in trail if e.receiving_number and e.outcome == "answered"), None
     )
     if answered is not None and not here.is_leg:
-        Call.objects.filter(pk=call.pk).update(receiving_number_id=answered)
+        address = loading.account_facts(call.account_id).receiving.get(answered, "")
+        Call.objects.filter(pk=call.pk).update(receiving_number_id=answered, business_phone_number=address)
     leg = params.get("CallSid", "") if here.is_leg else ""
-    _write_trail(call, outcome.trail, here.hop, clock.now(), leg_call_id=leg)
+    _write_trail(call, trail, here.hop, clock.now(), leg_call_id=leg)
+
+
+def _with_answerer(call: Call, trail: tuple[StepEvent, ...], hop: int) -> tuple[StepEvent, ...]:
+    """Name who answered a dial of several targets, which the carrier's dial result does not say:
+    the leg that accepted its whisper (or the only leg that heard one) during the same hop."""
+    index = next(
+        (i for i, e in enumerate(trail) if e.outcome == "answered" and e.receiving_number is None), None
+    )
+    if index is None:
+        return trail
+    found = _answering_leg(call, trail[index].step, hop)
+    if found is None:
+        return trail
+    return (*trail[:index], dataclasses.replace(trail[index], receiving_number=found), *trail[index + 1 :])
+
+
+def _answering_leg(call: Call, step: str, hop: int) -> int | None:
+    # A leg's whisper carries the dial's hop; its accept gather, handed out by the whisper, the next.
+    legs = [
+        payload
+        for payload in CallEvent.objects.filter(call=call, kind=FLOW_EVENT, payload__hop__in=[hop, hop + 1])
+        .order_by("received_at", "id")
+        .values_list("payload", flat=True)
+        if payload.get("leg") and payload.get("step") == step and payload.get("receiving_number")
+    ]
+    accepted = [leg["receiving_number"] for leg in legs if leg.get("outcome") == "accepted"]
+    if accepted:
+        return int(accepted[0])
+    heard = {leg["receiving_number"] for leg in legs if leg.get("outcome") == "whisper"}
+    return int(heard.pop()) if len(heard) == 1 else None
 
 
 def _write_trail(

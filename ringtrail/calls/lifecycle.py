@@ -53,12 +53,13 @@ def fold(
     """``routed`` is False when the call was never forwarded (unknown number): it cannot be answered."""
     state = CallState()
     dial_outcome = ""
-    for event in sorted(events, key=lambda e: (e.kind, e.sequence)):
+    # Each (kind, sequence) once: a duplicated callback must not count a dial's talk twice.
+    unique = {(event.kind, event.sequence): event for event in events}
+    for event in sorted(unique.values(), key=lambda e: (e.kind, e.sequence)):
         if event.kind == "status":
             _apply_status(state, event)
         elif event.kind == "dial":
-            dial_outcome = DIAL_OUTCOMES.get(event.status, "failed")
-            state.talk_seconds = event.dial_duration or 0
+            dial_outcome = _apply_dial(state, event, dial_outcome)
         elif event.kind == "recording" and event.recording_url:
             _apply_recording(state, event)
     state.outcome = _outcome(state, dial_outcome, routed)
@@ -73,6 +74,20 @@ def _apply_status(state: CallState, event: EventFacts) -> None:
         state.ended_at = event.occurred_at
         if event.call_duration is not None:
             state.total_seconds = event.call_duration
+
+
+def _apply_dial(state: CallState, event: EventFacts, so_far: str) -> str:
+    # A call flow may dial several times (a sequential forward, queue rounds), and dial results carry
+    # no sequence number, so their order is arbitrary: one answered dial makes the call answered.
+    outcome = DIAL_OUTCOMES.get(event.status, "failed")
+    if outcome == "answered":
+        earlier = (state.talk_seconds or 0) if so_far == "answered" else 0
+        state.talk_seconds = earlier + (event.dial_duration or 0)
+        return outcome
+    if so_far == "answered":
+        return so_far
+    state.talk_seconds = event.dial_duration or 0
+    return outcome
 
 
 def _apply_recording(state: CallState, event: EventFacts) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from ringtrail.carriers.simulator.scenario import CallScenario, new_sid
 from ringtrail.carriers.simulator.story import StepKind, Story, VirtualClock
 from ringtrail.carriers.simulator.transport import CarrierHttp, Exchange
-from ringtrail.carriers.simulator.twiml import TwimlError, Verb, describe_verb, parse_twiml
+from ringtrail.carriers.simulator.twiml import RedirectVerb, TwimlError, Verb, describe_verb, parse_twiml
 
 API_VERSION = "2010-04-01"
 VOICE_PATH = "/carriers/twilio/voice"
@@ -79,8 +80,10 @@ class CallState:
     gathers: int = 0
     inputs_used: int = 0
     # Every TwiML document the call ran, as (URL, offset it started at), and the talking spans:
-    # together they tell how long the caller spent in hold loops.
+    # together they tell how long the caller spent in hold loops. ``shapes`` holds each visit's
+    # verbs without their callback URLs, so a loop whose URLs change every round is still a loop.
     visits: list[tuple[str, float]] = field(default_factory=list)
+    shapes: list[str] = field(default_factory=list)
     talks: list[tuple[float, float]] = field(default_factory=list)
 
     def call_params(self, status: str = "in-progress") -> dict[str, str]:
@@ -138,12 +141,15 @@ class CallState:
         return Recording(sid, url, duration, channels, source, callback_url)
 
     def hold_seconds(self) -> float:
-        """Time spent in documents the call fetched more than once (hold loops), less any talking."""
+        """Time spent in documents the call ran more than once (hold loops), less any talking: the same
+        URL fetched again, or the same verbs served again under a new URL (a server that signs a fresh
+        reference into every round's callbacks)."""
         urls = [url for url, _ in self.visits]
         ends = [start for _, start in self.visits[1:]] + ([self.clock.offset] if self.visits else [])
         held = 0.0
-        for (url, start), end in zip(self.visits, ends, strict=True):
-            if urls.count(url) > 1:
+        for index, ((url, start), end) in enumerate(zip(self.visits, ends, strict=True)):
+            shape = self.shapes[index] if index < len(self.shapes) else ""
+            if urls.count(url) > 1 or (shape and self.shapes.count(shape) > 1):
                 talking = sum(max(0.0, min(end, t1) - max(start, t0)) for t0, t1 in self.talks)
                 held += max(0.0, end - start - talking)
         return held
@@ -170,6 +176,7 @@ def fetch_document(
     log_exchange(state, purpose, exchange)
     if not callee_leg:
         state.visits.append((exchange.url, state.clock.offset))
+        state.shapes.append("")
     where = f"{purpose} {state.http.display(exchange.url)}"
     if not exchange.ok:
         state.fail(f"{where}: {exchange.error or f'HTTP {exchange.status}'}; {APPLICATION_ERROR}")
@@ -185,6 +192,8 @@ def fetch_document(
     except TwimlError as exc:
         state.fail(f"{where}: {exc}; {APPLICATION_ERROR}", body=exchange.body)
         return None
+    if not callee_leg:
+        state.shapes[-1] = document_shape(verbs)
     summary = ", ".join(describe_verb(verb) for verb in verbs) or "(no verbs)"
     state.story.add(StepKind.RESPONSE, f"TwiML: {summary}", body=exchange.body)
     return verbs
@@ -204,3 +213,25 @@ def log_exchange(
         elapsed_ms=exchange.elapsed_ms,
         params=exchange.params,
     )
+
+
+# Where a verb tells the carrier to call back; not part of what the caller hears.
+_CALLBACK_FIELDS = frozenset({"action", "recording_status_callback", "whisper_url"})
+
+
+def document_shape(verbs: tuple[Verb, ...]) -> str:
+    """The document's verbs with every callback URL blanked: equal for two rounds of a hold loop."""
+    return repr(tuple(_without_callbacks(verb) for verb in verbs)) if verbs else ""
+
+
+def _without_callbacks(value: object) -> object:
+    if isinstance(value, tuple):
+        return tuple(_without_callbacks(item) for item in value)
+    if not dataclasses.is_dataclass(value) or isinstance(value, type):
+        return value
+    kept = [
+        (f.name, _without_callbacks(getattr(value, f.name)))
+        for f in dataclasses.fields(value)
+        if f.name not in _CALLBACK_FIELDS and not isinstance(value, RedirectVerb)
+    ]
+    return (type(value).__name__, tuple(kept))
