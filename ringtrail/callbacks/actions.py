@@ -133,6 +133,11 @@ def place(request_id: int, client: httpx.Client | None = None) -> None:
     request = CallbackRequest.objects.select_related("visit_session").filter(pk=request_id).first()
     if request is None or request.status != Status.QUEUED:
         return  # a re-run task must not ring the business twice
+    if request.visit_session is None and request.session_id:
+        # Another web process may have held the visit in its write-behind buffer a moment ago.
+        request.visit_session = _session(request.account_id, request.session_id)
+        if request.visit_session is not None:
+            CallbackRequest.objects.filter(pk=request.pk).update(visit_session=request.visit_session)
     config = settings_of(request.account_id)
     try:
         route = choose_route(request, config)

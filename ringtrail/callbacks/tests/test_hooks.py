@@ -154,3 +154,16 @@ def test_api_and_pages_show_the_call_back_escaped(client: Client, acme: WiredAcc
     assert "<script>x</script>" not in detail and "&lt;script&gt;x&lt;/script&gt;" in detail
     log = client.get("/calls/").content.decode()
     assert "callback-badge" in log and "<script>x</script>" not in log
+
+
+def test_the_task_finds_a_visit_written_after_the_form(acme: WiredAccount) -> None:
+    from ringtrail.callbacks import actions
+    from ringtrail.visits.models import Session
+
+    request = pending(acme, call_sid="", status="queued")
+    CallbackRequest.objects.filter(pk=request.pk).update(session_id="s_late_visit_1")
+    Session.objects.create(account=acme.account, visitor_id="v_1234567890", session_id="s_late_visit_1")
+    actions.place(request.pk)  # the visit showed no number and nothing is configured: it stops there
+    request.refresh_from_db()
+    assert request.visit_session is not None and request.visit_session.session_id == "s_late_visit_1"
+    assert request.status == "failed" and request.error.startswith("no number to call from")
