@@ -7,13 +7,14 @@ a document that does not validate is shown again as typed, with every error's pa
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, RestrictedError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -27,7 +28,7 @@ from ringtrail.flows.models import Flow
 from ringtrail.flows.validation import MAX_FLOW_BYTES, FlowInvalid
 from ringtrail.lib import clock
 from ringtrail.lib.api import MAX_ID
-from ringtrail.numbers.models import NumberState, TrackingNumber
+from ringtrail.numbers.models import NumberState, ReceivingNumber, TrackingNumber
 from ringtrail.sources.models import Source
 
 MAX_VERSION = 2**31  # version numbers are 32-bit on PostgreSQL; larger is simply no such version
@@ -47,7 +48,9 @@ class FlowForm(forms.Form):
     document = forms.CharField(
         max_length=MAX_TEXT_CHARS,
         strip=False,
-        widget=forms.Textarea(attrs={"rows": 28, "cols": 100, "spellcheck": "false", "class": "mono"}),
+        widget=forms.Textarea(
+            attrs={"rows": 28, "cols": 100, "spellcheck": "false", "class": "mono", "style": "width: 100%"}
+        ),
         help_text="The flow document as JSON (see docs/flows.md).",
     )
 
@@ -122,7 +125,7 @@ def flow_edit(request: HttpRequest, principal: Principal, pk: int) -> HttpRespon
     return redirect("flows:edit", pk=saved.pk)
 
 
-def _save(form: FlowForm, save: Any) -> Flow | None:
+def _save(form: FlowForm, save: Callable[[str, Any], Flow]) -> Flow | None:
     """Validate and save; None when the form now carries the errors to show."""
     if not form.is_valid():
         return None
@@ -131,7 +134,7 @@ def _save(form: FlowForm, save: Any) -> Flow | None:
         return None
     try:
         with transaction.atomic():
-            flow: Flow = save(form.cleaned_data["name"], document)
+            flow = save(form.cleaned_data["name"], document)
     except FlowInvalid as invalid:
         for error in invalid.errors:
             form.add_error("document", str(error))
@@ -145,7 +148,13 @@ def _save(form: FlowForm, save: Any) -> Flow | None:
 def _edit_page(
     request: HttpRequest, principal: Principal, form: FlowForm, flow: Flow | None, status: int = 200
 ) -> HttpResponse:
-    context: dict[str, Any] = {"form": form, "flow": flow, "can_write": principal.can_write}
+    context: dict[str, Any] = {
+        "form": form,
+        "flow": flow,
+        "can_write": principal.can_write,
+        # Documents name receiving numbers by id (forward targets, queue members).
+        "receiving": scoped(principal, ReceivingNumber).order_by("label", "pk"),
+    }
     if flow is not None:
         context |= {
             "versions": flow.versions.order_by("-number").only("number", "created_at", "flow_id"),
@@ -173,6 +182,21 @@ def version_detail(request: HttpRequest, principal: Principal, pk: int, number: 
         raise Http404("FlowVersion not found")
     context = {"flow": flow, "version": version, "document": pretty(version.document)}
     return render(request, "flows/version.html", context)
+
+
+@member_view
+@require_POST
+def flow_delete(request: HttpRequest, principal: Principal, pk: int) -> HttpResponse:
+    flow = get_owned(principal, Flow, pk=pk)
+    require_write(principal)
+    try:
+        with transaction.atomic():
+            flow.delete()
+    except RestrictedError:
+        messages.error(request, f"“{flow.name}” is still attached to numbers or sources; detach it first.")
+        return redirect("flows:edit", pk=flow.pk)
+    messages.success(request, f"Deleted the flow “{flow.name}” and its versions.")
+    return redirect("flows:list")
 
 
 def _id(raw: str) -> int:
@@ -240,6 +264,8 @@ def flow_report(request: HttpRequest, principal: Principal, pk: int) -> HttpResp
     number = wanted.get("version")
     version = flow.versions.filter(number=number).first() if number is not None else None
     built = report.load(flow, version, period)
+    if not form.is_bound:
+        form = ReportForm(initial={"since": period.since, "until": period.until}, versions=numbers)
     context = {
         "flow": flow,
         "form": form,

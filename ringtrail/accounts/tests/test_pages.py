@@ -86,6 +86,7 @@ def test_home_redirects_to_call_log(client: Client) -> None:
         ("post", "flows:edit", {"pk": 1}),
         ("get", "flows:version", {"pk": 1, "number": 1}),
         ("post", "flows:attach", {"pk": 1, "kind": "number"}),
+        ("post", "flows:delete", {"pk": 1}),
         ("get", "flows:report", {"pk": 1}),
     ],
 )

@@ -117,7 +117,9 @@ def test_edit_adds_a_version_only_when_the_document_changes(
     acme_owner_client: Client, acme: WiredAccount, flow: Flow
 ) -> None:
     url = reverse("flows:edit", args=[flow.pk])
-    form = acme_owner_client.get(url).context["form"]
+    response = acme_owner_client.get(url)
+    form = response.context["form"]
+    assert acme.receiving.number in response.content.decode()  # the ids a document names are listed
     same = {"name": "Main", "document": form["document"].value()}
     assert acme_owner_client.post(url, same).status_code == 302
     flow.refresh_from_db()
@@ -175,6 +177,18 @@ def test_attaching_another_accounts_number_is_404(
     assert rival.tracking.flow_id is None
 
 
+def test_delete_refuses_while_attached(acme_owner_client: Client, acme: WiredAccount, flow: Flow) -> None:
+    acme.tracking.flow = flow
+    acme.tracking.save()
+    url = reverse("flows:delete", args=[flow.pk])
+    response = acme_owner_client.post(url, follow=True)
+    assert "still attached" in response.content.decode() and Flow.objects.filter(pk=flow.pk).exists()
+    acme.tracking.flow = None
+    acme.tracking.save()
+    assert acme_owner_client.post(url)["Location"] == reverse("flows:list")
+    assert not Flow.objects.filter(pk=flow.pk).exists()
+
+
 # --- access ------------------------------------------------------------------------------------------
 
 
@@ -185,6 +199,7 @@ def _pages(flow: Flow) -> list[tuple[str, str]]:
         ("get", reverse("flows:version", args=[flow.pk, 1])),
         ("get", reverse("flows:report", args=[flow.pk])),
         ("post", reverse("flows:attach", args=[flow.pk, "number"])),
+        ("post", reverse("flows:delete", args=[flow.pk])),
     ]
 
 
@@ -274,7 +289,13 @@ def test_report_page_filters_by_version_and_dates(
     trail(flow_call(make_call, acme, flow), ("menu", "menu", "enter", ""))
     update_flow(flow, document=menu_document(acme, label="v2"))
     url = reverse("flows:report", args=[flow.pk])
-    assert acme_owner_client.get(url).context["report"].calls == 1
+    default = acme_owner_client.get(url)
+    assert default.context["report"].calls == 1
+    period = default.context["period"]
+    assert (
+        f'value="{period.since.isoformat()}"' in default.content.decode()
+        and (period.until - period.since).days == 30
+    )
     since = (timezone.now() - dt.timedelta(days=60)).date().isoformat()
     assert acme_owner_client.get(url, {"since": since}).context["report"].calls == 2
     assert acme_owner_client.get(url, {"since": since, "version": "2"}).context["report"].calls == 0
