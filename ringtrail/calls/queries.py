@@ -1,4 +1,4 @@
-"""Reading calls: the filters shared by the calls API and the call log page."""
+"""Reading calls: the filters shared by the calls API and the call log page, and a flow call's path."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from ringtrail.accounts.access import Principal, scoped
-from ringtrail.calls.models import Call
+from ringtrail.calls.flow_path import FlowPath, PathEvent, build_path
+from ringtrail.calls.models import Call, CallEvent, Outcome
+from ringtrail.numbers.models import ReceivingNumber
 
 
 @dataclass(frozen=True)
@@ -45,3 +47,26 @@ def calls_for(principal: Principal, wanted: CallFilter) -> QuerySet[Call]:
             match |= Q(customer_phone_number__contains=digits)
         calls = calls.filter(match)
     return calls.order_by("-start_time", "-id")
+
+
+def flow_path_of(principal: Principal, call: Call) -> FlowPath | None:
+    """The call's path through its flow, or None for a call that ran no flow."""
+    events = list(
+        CallEvent.objects.filter(call=call, kind="flow")
+        .order_by("occurred_at", "sequence", "id")
+        .values_list("payload", "occurred_at")
+    )
+    if not events and call.flow_version_id is None:
+        return None
+    steps = call.flow_version.document.get("steps", {}) if call.flow_version is not None else {}
+    labels = {str(key): str(step.get("label", "")) for key, step in steps.items() if isinstance(step, dict)}
+    ids = {payload.get("receiving_number") for payload, _ in events if isinstance(payload, dict)}
+    numbers = scoped(principal, ReceivingNumber).filter(pk__in=[i for i in ids if isinstance(i, int)])
+    receiving = {n.pk: f"{n.label} ({n.number})" if n.label else n.number for n in numbers}
+    return build_path(
+        (PathEvent.from_payload(payload, at) for payload, at in events if isinstance(payload, dict)),
+        call.start_time,
+        labels,
+        receiving,
+        ended=call.outcome != Outcome.IN_PROGRESS,
+    )

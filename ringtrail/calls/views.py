@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 from ringtrail.accounts.access import Principal, get_owned, scoped
 from ringtrail.accounts.pages import member_view
 from ringtrail.calls.models import Call, Outcome
-from ringtrail.calls.queries import CallFilter, calls_for
+from ringtrail.calls.queries import CallFilter, calls_for, flow_path_of
 from ringtrail.numbers.models import TrackingNumber
 from ringtrail.sources.models import Source
 
@@ -112,7 +112,8 @@ def call_detail(request: HttpRequest, principal: Principal, pk: int) -> HttpResp
         "caller_area_origin": CALLER_AREA_ORIGINS.get(call.caller_area_origin, call.caller_area_origin),
         "recordings": [{"url": str(url), "playable": _playable(url)} for url in urls],
         "voicemail_playable": _playable(call.voicemail_url),
-        "events": call.events.order_by("sequence", "received_at"),
+        "events": call.events.exclude(kind="flow").order_by("sequence", "received_at"),
+        "flow_path": flow_path_of(principal, call),
         "payload_json": json.dumps(call.raw_payload, indent=2, sort_keys=True, ensure_ascii=False),
         "can_write": principal.can_write,
     }

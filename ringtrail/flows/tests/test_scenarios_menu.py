@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from ringtrail.flows.tests.conftest import (
     DESK_NUMBERS,
@@ -16,6 +18,7 @@ from ringtrail.flows.tests.conftest import (
     steps_entered,
     voicemail,
 )
+from ringtrail.testing import member
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -187,3 +190,23 @@ def test_reject_after_a_greeting_hangs_up(bench: Bench) -> None:
     result, call = bench.place()
     assert result.status == "completed"  # picked up for the greeting: too late to reject
     assert caller_path(call)[-1] == ("no", "leave", "hangup (call already answered)")
+
+
+def test_the_path_on_the_call_page(bench: Bench, client: Client) -> None:
+    bench.attach(menu_flow(bench))
+    result, call = bench.place(inputs=("7", "say:support"), talk=12)
+    assert result.answered_by == DESK_NUMBERS["bob"]
+    client.force_login(member(bench.wired.account).user)
+    page = client.get(reverse("calls:detail", args=[call.pk])).content.decode()
+    texts = [
+        "Call flow path",
+        "hello",
+        "left: spoken",
+        "invalid",
+        "left: choice support",
+        "Bob (+14155550172)",
+    ]
+    positions = [page.index(text) for text in texts]
+    assert positions == sorted(positions) and "The caller hung up" not in page
+    # The carrier events table keeps to the carrier's callbacks.
+    assert page.count("<td>flow</td>") == 0
