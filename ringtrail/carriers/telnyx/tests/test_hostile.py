@@ -21,7 +21,7 @@ from ringtrail.carriers.telnyx.tests.helpers import (
 )
 
 pytestmark = pytest.mark.django_db
-ENDPOINTS = ["voice", "status", "dial", "recording", "whisper", "screen", "flow"]
+ENDPOINTS = ["voice", "status", "dial", "recording", "whisper", "screen", "flow", "callback"]
 
 
 @pytest.fixture
@@ -156,8 +156,8 @@ def test_garbage_form_is_refused_not_crashed(client: Client, telnyx: TelnyxAccou
         client, endpoint, body, HTTP_TELNYX_SIGNATURE_ED25519=signature, HTTP_TELNYX_TIMESTAMP=stamp
     )
     # Signed but meaningless: a 400 naming what is missing, never a 500. The whisper needs nothing;
-    # the screen answer and the flow step name no call, so they cannot move one.
-    expected = {"whisper": 200, "screen": 403, "flow": 403}.get(endpoint, 400)
+    # the screen answer, the flow step and the call-back leg name no call, so they cannot move one.
+    expected = {"whisper": 200, "screen": 403, "flow": 403, "callback": 403}.get(endpoint, 400)
     assert status == expected and nothing_stored()
 
 

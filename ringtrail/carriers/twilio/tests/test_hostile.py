@@ -11,7 +11,7 @@ from ringtrail.carriers.twilio.tests.helpers import BASE, callback_params, signe
 from ringtrail.testing import WiredAccount, wired_account
 
 pytestmark = pytest.mark.django_db
-ENDPOINTS = ["voice", "status", "dial", "recording", "whisper", "screen", "flow"]
+ENDPOINTS = ["voice", "status", "dial", "recording", "whisper", "screen", "flow", "callback"]
 
 
 @pytest.fixture
