@@ -24,9 +24,9 @@ from django.db import transaction
 
 from ringtrail.calls import caller_area
 from ringtrail.calls.models import Call, CallEvent, Outcome
-from ringtrail.carriers.base import CallDecision, InboundCall
+from ringtrail.carriers.base import CallDecision, Hangup, InboundCall
 from ringtrail.flows import engine, loading, position
-from ringtrail.flows.context import CallContext, FlowOutcome, Position, StepEvent, StepInput
+from ringtrail.flows.context import CallContext, EventKind, FlowOutcome, Position, StepEvent, StepInput
 from ringtrail.flows.schema import FlowDocument
 from ringtrail.lib import clock
 from ringtrail.numbers.routes import ConnectionSnapshot, RouteSnapshot
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 FLOW_EVENT = "flow"
 # Flow events of one hop are numbered hop * HOP_STRIDE + i; answering legs use the upper half.
 HOP_STRIDE = 1000
+CALLER_HUNG_UP = "caller hung up"
+ANSWERED_DIAL = frozenset({"completed", "answered"})
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,13 @@ def resume(
         raise Refused(f"flow reference for hop {here.hop} was already served")
     if dial_ended is not None and params.get("DialCallStatus") and not here.is_leg:
         dial_ended()
+    if _caller_gone(params, here):
+        # The caller hung up while the forward or queue was ringing: nothing left to decide, and
+        # the path must say where they gave up rather than walk on to voicemail.
+        step = document.steps.get(here.step)
+        gone = StepEvent(here.step, step.type if step else "", EventKind.STAY, CALLER_HUNG_UP)
+        _write_trail(call, (gone,), here.hop, clock.now(), leg_call_id="")
+        return CallDecision((Hangup(),))
     context = _context(
         document,
         account_id=call.account_id,
@@ -119,6 +128,17 @@ def resume(
         log.warning("flow of call %s gave up: %s", call.carrier_call_id, outcome.error)
     _after(call, outcome, here, params)
     return outcome.decision
+
+
+def _caller_gone(params: Mapping[str, str], here: Position) -> bool:
+    """A dial that ended unanswered because the caller's own leg is over (CallStatus completed)."""
+    dial_status = params.get("DialCallStatus", "")
+    return (
+        not here.is_leg
+        and bool(dial_status)
+        and dial_status not in ANSWERED_DIAL
+        and params.get("CallStatus") == "completed"
+    )
 
 
 def step_input(params: Mapping[str, str]) -> StepInput:

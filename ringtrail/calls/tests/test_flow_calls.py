@@ -190,3 +190,20 @@ def test_forged_references_are_refused_and_change_nothing(
     )
     assert answer.status_code == 403
     assert list(CallEvent.objects.filter(call=call).values_list("pk", flat=True)) == before
+
+
+def test_caller_hanging_up_while_a_desk_rings_ends_the_path_there(
+    simulator: Simulator, wired: WiredAccount, desks: dict[str, int]
+) -> None:
+    from ringtrail.carriers.simulator.scenario import Callee
+
+    attach(wired, menu_flow(desks))
+    # Greeting and prompt take a few simulated seconds; the desk never answers; the caller gives up.
+    result, call = place(
+        simulator, inputs=("1",), callees={SALES: Callee(outcome="no-answer")}, hangup_after=12
+    )
+    assert result.caller_hung_up
+    path = path_of(call)
+    assert ("sales", "stay", "caller hung up") in path
+    assert all(step != "voicemail" for step, _, _ in path)
+    assert call.outcome != "voicemail"
