@@ -32,6 +32,9 @@ def _isolated_cache_and_spool(settings: Any, tmp_path: Path) -> None:
     from ringtrail.flows.loading import forget_local_copies as forget_flows
 
     forget_flows()  # parsed versions and account facts are keyed by ids the next database reuses
+    from ringtrail.calls.flow_calls import forget_local_turns
+
+    forget_local_turns()
     from ringtrail.visits.buffer import buffer
 
     buffer.discard()  # hits left by an earlier test belong to a database that is gone

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import logging
 import zlib
 from collections.abc import Callable, Mapping
@@ -19,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 
 from ringtrail.calls import caller_area
@@ -29,6 +29,7 @@ from ringtrail.flows import engine, loading, position
 from ringtrail.flows.context import CallContext, EventKind, FlowOutcome, Position, StepEvent, StepInput
 from ringtrail.flows.schema import FlowDocument
 from ringtrail.lib import clock
+from ringtrail.lib.redis_client import client_for
 from ringtrail.numbers.routes import ConnectionSnapshot, RouteSnapshot
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,11 @@ FLOW_EVENT = "flow"
 # Flow events of one hop are numbered hop * HOP_STRIDE + i; answering legs use the upper half.
 HOP_STRIDE = 1000
 CALLER_HUNG_UP = "caller hung up"
+HOP_FIELDS = (
+    "account_id", "carrier", "carrier_call_id", "flow_version_id", "flow_hop", "flow_rotation",
+    "customer_phone_number", "customer_name", "customer_city", "customer_state", "customer_zip",
+    "customer_country", "customer_time_zone", "caller_area_origin", "tracking_phone_number", "source_name",
+)  # fmt: skip
 ANSWERED_DIAL = frozenset({"completed", "answered"})
 
 
@@ -157,9 +163,13 @@ def _verified_call(
     # An answering party's leg (whisper, accept) is a child call: its reference names the parent.
     parent = params.get("ParentCallSid", "")
     call_id = parent or params.get("CallSid", "")
+    # (carrier, carrier_call_id) is the unique index; only what a hop reads is loaded.
     call = (
-        Call.objects.filter(account_id=connection.account_id, carrier_call_id=call_id[:64])
+        Call.objects.filter(
+            carrier=connection.kind, carrier_call_id=call_id[:64], account_id=connection.account_id
+        )
         .exclude(flow_version=None)
+        .only(*HOP_FIELDS)
         .order_by()
         .first()
     )
@@ -291,17 +301,24 @@ def _last_answered_by(account_id: int, caller: str) -> int | None:
 
 
 def _rotation(version_id: int, document: FlowDocument) -> int:
-    """Whose turn it is in a round robin: a per-flow counter shared by every process."""
+    """Whose turn it is in a round robin: a per-flow counter, in Redis when there is one (shared by
+    every process), else per process (each process then rotates through the targets on its own)."""
     if not loading.has_round_robin(document):
         return 0
-    key = f"rt:flow-turn:{version_id}"
+    if not settings.REDIS_URL:
+        return next(_local_turns.setdefault(version_id, itertools.count()))
     try:
-        if cache.add(key, 1, timeout=None):
-            return 0
-        return int(cache.incr(key)) - 1
+        return int(client_for(settings.REDIS_URL).incr(f"rt:flow-turn:{version_id}")) - 1
     except Exception:
-        log.exception("round-robin counter unavailable; taking a turn from the call id")
-        return 0
+        log.exception("round-robin counter unavailable; taking this process's turn")
+        return next(_local_turns.setdefault(version_id, itertools.count()))
+
+
+_local_turns: dict[int, itertools.count[int]] = {}
+
+
+def forget_local_turns() -> None:
+    _local_turns.clear()
 
 
 def _stored_area(call: Call) -> Any:

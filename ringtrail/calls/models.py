@@ -99,7 +99,9 @@ class Call(models.Model):
         ]
         indexes = [
             models.Index(fields=["account", "-start_time"]),
-            models.Index(fields=["account", "customer_phone_number"]),
+            # A caller's history, newest first: first-call check, caller-history attribution,
+            # sticky round robin and repeated-short-call screening all read it.
+            models.Index(fields=["account", "customer_phone_number", "-start_time"]),
         ]
 
     def __str__(self) -> str:
