@@ -11,6 +11,8 @@ from ringtrail.accounts.models import Account, Membership, Role
 from ringtrail.callbacks.models import CallbackSettings
 from ringtrail.carriers.models import CarrierConnection
 from ringtrail.dni.models import Pool
+from ringtrail.flows.actions import create_flow
+from ringtrail.flows.models import Flow
 from ringtrail.numbers.models import ReceivingNumber, SwapTarget, TrackingNumber
 from ringtrail.sources.models import Source, SourceKind, SourceRule
 
@@ -26,6 +28,8 @@ DEMO_NUMBERS = (
     ("+14155550102", "Radio KQED", "offline", True, "Radio caller"),
 )
 DEMO_DESK = "+14155550199"
+DEMO_ON_CALL = "+14155550198"
+DEMO_FLOW_NAME = "Billboard IVR"
 # DNI: the desk number is what the demo website prints; visitors from Google Ads see a pool number.
 # Sized for the demo's own traffic run (a dozen visitors, 15-minute holds) with room to spare.
 DEMO_POOL = tuple(f"+1415555{n:04d}" for n in range(120, 160))
@@ -72,6 +76,7 @@ def seed_demo() -> DemoAccount:
                 whisper_text=whisper,
             )
     _seed_dni(account, connection, desk)
+    _seed_flow(account, desk)
     # Call-backs from visits that were shown no pool number call the business from the Google Ads number.
     CallbackSettings.objects.get_or_create(
         account=account,
@@ -81,6 +86,56 @@ def seed_demo() -> DemoAccount:
         },
     )
     return DemoAccount(account, DEMO_EMAIL, DEMO_PASSWORD)
+
+
+def _seed_flow(account: Account, desk: ReceivingNumber) -> None:
+    """The billboard number answers with a small IVR, so the demo shows call flows and their paths."""
+    van, _ = ReceivingNumber.objects.get_or_create(
+        account=account, number=DEMO_ON_CALL, defaults={"label": "On-call van"}
+    )
+    flow = Flow.objects.filter(account=account, name=DEMO_FLOW_NAME).first()
+    if flow is None:
+        flow = create_flow(account, DEMO_FLOW_NAME, demo_flow_document(desk.pk, van.pk))
+    number = TrackingNumber.objects.get(number=DEMO_NUMBERS[1][0])
+    if number.flow_id is None:
+        number.flow = flow
+        number.save(update_fields=["flow"])
+
+
+def demo_flow_document(desk_id: int, van_id: int) -> dict[str, object]:
+    return {
+        "start": "greeting",
+        "steps": {
+            "greeting": {"type": "say", "text": "Thanks for calling Demo Plumbing.", "next": "menu"},
+            "menu": {
+                "type": "menu",
+                "prompt": (
+                    "For a new booking, press 1 or say booking. For an emergency, press 2 or say emergency."
+                ),
+                "options": {"1": "office", "booking": "office", "2": "on-call", "emergency": "on-call"},
+                "speech": True,
+                "speech_hints": ["booking", "emergency"],
+                "retries": 1,
+                "no_input": "voicemail",
+            },
+            "office": {
+                "type": "forward",
+                "targets": [{"receiving_number": desk_id}],
+                "whisper": {"text": "Booking call from {source}."},
+                "no_answer": "voicemail",
+            },
+            "on-call": {
+                "type": "forward",
+                "strategy": "sequential",
+                "targets": [
+                    {"receiving_number": van_id, "timeout_seconds": 15},
+                    {"receiving_number": desk_id},
+                ],
+                "no_answer": "voicemail",
+            },
+            "voicemail": {"type": "voicemail"},
+        },
+    }
 
 
 def _seed_dni(account: Account, connection: CarrierConnection, desk: ReceivingNumber) -> None:

@@ -40,7 +40,10 @@ def _place_sample_calls(base_url: str) -> None:
     callers = ("+12125550143", "+13125550178", "+15125550111", "+12065550190")
     scenarios = [
         CallScenario(to=DEMO_NUMBERS[0][0], from_=callers[0], answer_after=4, talk=185),
-        CallScenario(to=DEMO_NUMBERS[1][0], from_=callers[1], answer_after=7, talk=64),
+        # The billboard number runs the demo IVR: this caller says "emergency"; the van answers.
+        CallScenario(
+            to=DEMO_NUMBERS[1][0], from_=callers[1], answer_after=7, talk=64, inputs=("say:emergency",)
+        ),
         CallScenario(to=DEMO_NUMBERS[2][0], from_=callers[2], outcome="no-answer", voicemail_seconds=21),
         CallScenario(to=DEMO_NUMBERS[0][0], from_=callers[3], outcome="busy", voicemail_seconds=0),
         CallScenario(to=DEMO_NUMBERS[0][0], from_=callers[0], answer_after=2, talk=42),
