@@ -34,6 +34,27 @@ def _statement(
     return sql, fields
 
 
+# Field types whose Python values (str, int, bool, None; str enums) the database drivers take as they
+# are, so Django's per-field conversion, most of the cost of binding ~50 columns, can be skipped.
+# Everything else (datetimes, JSON, decimals …) still goes through ``get_db_prep_save``.
+_PASS_THROUGH = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.BooleanField,
+    models.ForeignKey,
+)
+
+
+@functools.cache
+def _binders(
+    model: type[models.Model], alias: str, vendor: str
+) -> tuple[tuple[str, bool, models.Field[Any, Any]], ...]:
+    """Per field: its attribute, whether its value needs Django's conversion, and the field."""
+    _, fields = _statement(model, alias, vendor)
+    return tuple((field.attname, not isinstance(field, _PASS_THROUGH), field) for field in fields)
+
+
 def supported(connection: BaseDatabaseWrapper) -> bool:
     return connection.vendor in ("sqlite", "postgresql")
 
@@ -43,8 +64,14 @@ def insert_unless_conflict(instance: models.Model, using: str = "default") -> bo
     connection = connections[using]
     if not supported(connection):
         raise NotImplementedError(f"fast insert is not implemented for {connection.vendor}")
-    sql, fields = _statement(type(instance), using, connection.vendor)
-    params = [field.get_db_prep_save(field.pre_save(instance, add=True), connection) for field in fields]
+    sql, _ = _statement(type(instance), using, connection.vendor)
+    # pre_save matters only for auto_now / auto_now_add fields, which are converted fields anyway.
+    params = [
+        field.get_db_prep_save(field.pre_save(instance, add=True), connection)
+        if convert
+        else getattr(instance, name)
+        for name, convert, field in _binders(type(instance), using, connection.vendor)
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

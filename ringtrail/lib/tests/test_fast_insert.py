@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.forms.models import model_to_dict
 
-from ringtrail.calls.models import Call
+from ringtrail.calls.models import Call, CallType, Outcome
 from ringtrail.lib.fast_insert import insert_unless_conflict
 from ringtrail.testing import wired_account
 
@@ -25,6 +25,10 @@ def call_fields(account_id: int, call_id: str) -> dict[str, Any]:
         "recording_urls": ["https://r/1", "https://r/2"],
         "raw_payload": {"voice": {"From": "+12125550143", "nested": [1, None, "ü"]}},
         "talk_seconds": 61,
+        # Choices enums are str subclasses, bound as they are (no Django conversion on this path).
+        "outcome": Outcome.ANSWERED,
+        "call_type": CallType.CALLBACK,
+        "first_call": False,
     }
 
 
