@@ -205,7 +205,8 @@ def _after(call: Call, outcome: FlowOutcome, here: Position, params: Mapping[str
 
 def _with_answerer(call: Call, trail: tuple[StepEvent, ...], hop: int) -> tuple[StepEvent, ...]:
     """Name who answered a dial of several targets, which the carrier's dial result does not say:
-    the leg that accepted its whisper (or the only leg that heard one) during the same hop."""
+    the leg that accepted its whisper, or the only leg that heard one (a simultaneous dial without a
+    whisper gets a silent one for this), during the same hop."""
     index = next(
         (i for i, e in enumerate(trail) if e.outcome == "answered" and e.receiving_number is None), None
     )
@@ -229,7 +230,7 @@ def _answering_leg(call: Call, step: str, hop: int) -> int | None:
     accepted = [leg["receiving_number"] for leg in legs if leg.get("outcome") == "accepted"]
     if accepted:
         return int(accepted[0])
-    heard = {leg["receiving_number"] for leg in legs if leg.get("outcome") == "whisper"}
+    heard = {leg["receiving_number"] for leg in legs if leg.get("outcome") in ("whisper", "picked up")}
     return int(heard.pop()) if len(heard) == 1 else None
 
 

@@ -62,6 +62,7 @@ GOODBYE = "Sorry, we could not connect your call. Goodbye."
 NO_CHOICE_GOODBYE = "Sorry, we did not get a valid choice. Goodbye."
 BROKEN_FLOW_MESSAGE = "We're sorry, we cannot connect your call right now. Please try again later. Goodbye."
 UNKNOWN_SOURCE = "an unknown source"
+PICKED_UP = "picked up"  # an answering leg of a simultaneous dial without a whisper
 ANSWERED = frozenset({"completed", "answered"})
 DIAL_STATUSES = frozenset({"completed", "answered", "busy", "no-answer", "failed", "canceled"})
 ACCEPT_TIMEOUT_SECONDS = 8
@@ -192,6 +193,8 @@ class Run:
                 self.accept(position, step, given)
             case QueueStep(), Phase.DIAL:
                 self.queue_result(position, step, given)
+            case QueueStep(), Phase.WHISPER:
+                self.queue_leg(position, step)
             case _:
                 raise Broken(f"step {position.step!r} ({step.type}) has no phase {position.phase.value!r}")
 
@@ -254,7 +257,10 @@ class Run:
             ringing, timeout = list(enumerate(order)), step.timeout_seconds
         else:
             ringing, timeout = [(index, order[index])], order[index].timeout_seconds
-        whisper = step.whisper is not None
+        # Several numbers ringing at once: the carrier's dial result will not say which one picked up,
+        # so each gets a whisper hook even without a whisper; an answering leg fetches it (silently
+        # connected) and so names itself.
+        whisper = step.whisper is not None or len(ringing) > 1
         targets = tuple(
             DialTarget(
                 self.context.receiving_numbers[target.receiving_number],
@@ -325,7 +331,11 @@ class Run:
     def whisper(self, position: Position, step: ForwardStep) -> None:
         self.leg = True
         if step.whisper is None:
-            raise Broken(f"forward {position.step!r} has no whisper")
+            if step.strategy != "simultaneous" or len(self.order(step)) < 2:
+                raise Broken(f"forward {position.step!r} has no whisper")
+            # The silent whisper of a simultaneous dial: no announcement, the leg just names itself.
+            self.event(position.step, EventKind.STAY, PICKED_UP, self.leg_target(step, position.index))
+            return
         source = self.context.source_name.strip() or UNKNOWN_SOURCE
         self.steps.append(Say(step.whisper.text.replace("{source}", source)))
         self.event(position.step, EventKind.STAY, "whisper", self.leg_target(step, position.index))
@@ -354,10 +364,14 @@ class Run:
     # -- queue ----------------------------------------------------------------------------------
 
     def queue_round(self, step_id: str, step: QueueStep, round_: int, entered_at: int) -> str | None:
+        present = [member for member in step.members if self.context.receiving_numbers.get(member)]
+        # As for a simultaneous forward: a silent whisper hook lets the member who answers name itself.
         members = tuple(
-            DialTarget(self.context.receiving_numbers[member])
-            for member in step.members
-            if self.context.receiving_numbers.get(member)
+            DialTarget(
+                self.context.receiving_numbers[member],
+                whisper=self.ref(step_id, Phase.WHISPER, round_, n) if len(present) > 1 else None,
+            )
+            for n, member in enumerate(present)
         )
         if not members:
             self.event(step_id, EventKind.LEAVE, "no-members")
@@ -367,6 +381,13 @@ class Run:
         self.steps.append(Play(step.music_url) if step.music_url else Pause(step.hold_seconds))
         self.dial(step_id, members, step.ring_seconds, step.record, Phase.DIAL, 0, round_, entered_at)
         return _STOP
+
+    def queue_leg(self, position: Position, step: QueueStep) -> None:
+        self.leg = True
+        present = [member for member in step.members if self.context.receiving_numbers.get(member)]
+        if len(present) < 2 or not 0 <= position.index < len(present):
+            raise Broken(f"queue {position.step!r} has no member {position.index} to answer")
+        self.event(position.step, EventKind.STAY, PICKED_UP, present[position.index])
 
     def queue_result(self, position: Position, step: QueueStep, given: StepInput) -> None:
         if given.dial_status in ANSWERED:

@@ -44,7 +44,11 @@ def test_simultaneous_rings_everyone_once() -> None:
     assert dialled(first) == [RECEIVING[1], RECEIVING[2], RECEIVING[3]]
     assert dial.timeout_seconds == 30 and dial.caller_id == "+12125550143" and not dial.record
     assert dial.action is not None and decode_position(dial.action.params["fp"]).phase is Phase.DIAL
-    assert all(target.whisper is None for target in dial.targets)
+    # No whisper configured, yet each target has a (silent) whisper hook: the answering leg names itself.
+    hooks = [target.whisper for target in dial.targets]
+    assert all(
+        hook is not None and decode_position(hook.params["fp"]).phase is Phase.WHISPER for hook in hooks
+    )
     assert answered.decision.steps == (Hangup(),) and answered.ended
     assert answered.trail[0].outcome == "answered" and answered.trail[0].receiving_number == 2
 
@@ -329,3 +333,23 @@ def test_an_unvalidated_cyclic_document_hangs_up_instead_of_looping() -> None:
     assert kinds(outcome) == ["Say", "Hangup"] and "loops" in outcome.error
     dangling = FlowDocument.model_validate({"start": "nowhere", "steps": {"a": {"type": "hangup"}}})
     assert "unknown step" in decide(dangling, context()).error
+
+
+def test_a_silent_whisper_connects_at_once_and_names_the_leg() -> None:
+    document = forward(timeout_seconds=30)
+    (first,) = call(document)
+    hook = only(first, Dial).targets[1].whisper
+    assert hook is not None
+    leg = decide(document, context(), decode_position(hook.params["fp"]), StepInput())
+    assert leg.leg and leg.decision.steps == ()
+    assert [(e.outcome, e.receiving_number) for e in leg.trail] == [("picked up", 2)]
+
+
+def test_a_queue_of_several_members_lets_the_answering_one_name_itself() -> None:
+    document = flow({"q": {"type": "queue", "members": [1, 3], "timeout": "vm"}, "vm": {"type": "voicemail"}})
+    (first,) = call(document)
+    hook = only(first, Dial).targets[1].whisper
+    assert hook is not None
+    leg = decide(document, context(), decode_position(hook.params["fp"]), StepInput())
+    assert leg.leg and leg.decision.steps == ()
+    assert [(e.outcome, e.receiving_number) for e in leg.trail] == [("picked up", 3)]

@@ -64,9 +64,9 @@ def test_simultaneous_first_answer_wins(bench: Bench) -> None:
     result, call = bench.place(callees=callees)
     assert result.answered_by == CAROL and call.outcome == "answered" and call.talk_seconds == 20
     assert caller_path(call)[-1][1:] == ("leave", "answered")
-    # Twilio's Dial action does not say which <Number> picked up, and without a whisper no leg asks
-    # us anything: who answered several simultaneous targets stays unknown (see the report/issue).
-    assert call.receiving_number_id is None
+    # Twilio's Dial action does not say which <Number> picked up; each target's silent whisper hook
+    # does: the answering leg fetches it before it is bridged.
+    assert call.receiving_number_id == desks["carol"]
 
 
 def test_sequential_second_target_answers(bench: Bench) -> None:
@@ -204,6 +204,7 @@ def test_queue_holds_then_a_member_answers(bench: Bench) -> None:
         ("line", "leave", "answered"),
     ]
     assert call.outcome == "answered" and call.talk_seconds == 33
+    assert call.receiving_number_id == bench.desks["alice"]  # named by her leg's silent whisper
 
 
 def test_queue_timeout_takes_the_timeout_branch(bench: Bench) -> None:
