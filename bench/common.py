@@ -422,6 +422,23 @@ def format_table(phases: Sequence[PhaseStats]) -> str:
     return "\n".join(rows)
 
 
+def run_benchmark(
+    run: Callable[[], dict[str, Any]], render_text: Callable[[dict[str, Any]], str], as_json: bool
+) -> int:
+    """Every benchmark's ``main``: run, print JSON or text, exit 0 if ok, 1 if not, 2 if it could not run."""
+    install_sigterm_as_interrupt()
+    try:
+        result = run()
+    except BenchError as error:
+        print(f"benchmark could not run: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; server stopped", file=sys.stderr)
+        return 130
+    print(json.dumps(result, indent=2) if as_json else render_text(result))
+    return 0 if result["ok"] else 1
+
+
 def install_sigterm_as_interrupt() -> None:
     """Turn SIGTERM into KeyboardInterrupt so ``finally`` blocks stop the server and drop the database."""
 

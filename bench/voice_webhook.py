@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import platform
 import random
@@ -29,7 +28,6 @@ if __package__ in (None, ""):  # run as a script: make ``bench`` and ``ringtrail
 
 from bench.common import (
     LOAD_GENERATORS,
-    BenchError,
     Phase,
     PhaseStats,
     Request,
@@ -37,8 +35,8 @@ from bench.common import (
     Server,
     bench_env,
     format_table,
-    install_sigterm_as_interrupt,
     ratio,
+    run_benchmark,
     run_django_snippet,
     run_phase,
     run_ringtrail,
@@ -239,17 +237,7 @@ def render_text(result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
-    install_sigterm_as_interrupt()
-    try:
-        result = run(options)
-    except BenchError as error:
-        print(f"benchmark could not run: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; server stopped", file=sys.stderr)
-        return 130
-    print(json.dumps(result, indent=2) if options.as_json else render_text(result))
-    return 0 if result["ok"] else 1
+    return run_benchmark(lambda: run(options), render_text, options.as_json)
 
 
 if __name__ == "__main__":
