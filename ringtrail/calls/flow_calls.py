@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 
 from ringtrail.calls import caller_area
 from ringtrail.calls.models import Call, CallEvent, Outcome
-from ringtrail.carriers.base import CallDecision, Hangup, InboundCall
+from ringtrail.carriers.base import CallDecision, CallerArea, Hangup, InboundCall
 from ringtrail.flows import engine, loading, position
 from ringtrail.flows.context import CallContext, EventKind, FlowOutcome, Position, StepEvent, StepInput
+from ringtrail.flows.interpreter import HookParams
 from ringtrail.flows.schema import FlowDocument
 from ringtrail.lib import clock
 from ringtrail.lib.redis_client import client_for
@@ -253,8 +253,7 @@ def _write_trail(
         )
         for i, event in enumerate(trail)
     ]
-    with transaction.atomic():
-        CallEvent.objects.bulk_create(events, ignore_conflicts=True)
+    CallEvent.objects.bulk_create(events, ignore_conflicts=True)  # one statement, atomic by itself
 
 
 def _event_payload(event: StepEvent, hop: int, leg_call_id: str) -> dict[str, Any]:
@@ -272,8 +271,18 @@ def _event_payload(event: StepEvent, hop: int, leg_call_id: str) -> dict[str, An
     return payload
 
 
-def _context(document: FlowDocument, *, account_id: int, call_id: str, caller: str, caller_name: str,
-             area: Any, tracking_number: str, source_name: str, rotation: int) -> CallContext:  # fmt: skip
+def _context(
+    document: FlowDocument,
+    *,
+    account_id: int,
+    call_id: str,
+    caller: str,
+    caller_name: str,
+    area: CallerArea,
+    tracking_number: str,
+    source_name: str,
+    rotation: int,
+) -> CallContext:
     facts = loading.account_facts(account_id)
     return CallContext(
         call_id=call_id,
@@ -322,9 +331,7 @@ def forget_local_turns() -> None:
     _local_turns.clear()
 
 
-def _stored_area(call: Call) -> Any:
-    from ringtrail.carriers.base import CallerArea
-
+def _stored_area(call: Call) -> CallerArea:
     return CallerArea(
         city=call.customer_city,
         state=call.customer_state,
@@ -335,7 +342,7 @@ def _stored_area(call: Call) -> Any:
     )
 
 
-def _signer(account_id: int, call_id: str, version_id: int) -> Any:
+def _signer(account_id: int, call_id: str, version_id: int) -> HookParams:
     return position.signer(_key(), account_id, call_id, version_id)
 
 
