@@ -103,10 +103,20 @@ DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'ringtrail.sqlite3
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 600)
+    # Seconds between WAL checkpoints run by a background thread in each process; 0 leaves them to
+    # SQLite, inside whichever commit crosses 1 000 pages (lib/sqlite_writes.py).
+    SQLITE_CHECKPOINT_SECONDS = env_float("SQLITE_CHECKPOINT_SECONDS", 0.2)
+    # The WAL file's ceiling: past it the checkpointer rewinds the WAL (holding writers up briefly),
+    # and a rewound WAL keeps a file up to this size, since overwriting is cheaper than allocating.
+    SQLITE_WAL_LIMIT_MB = env_int("SQLITE_WAL_LIMIT_MB", 256)
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": env_int("SQLITE_TIMEOUT", 20),
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+        # journal_size_limit: the commit that rewinds the WAL trims its file to SQLITE_WAL_LIMIT_MB.
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
+            f" PRAGMA journal_size_limit={SQLITE_WAL_LIMIT_MB * 1024 * 1024};"
+        ),
     }
     # Tests use a real file (not shared-cache memory), so concurrency behaves as in production.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}

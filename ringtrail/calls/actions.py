@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,7 @@ from ringtrail.calls import attribution, caller_area, lifecycle
 from ringtrail.calls.models import Attribution, Call, CallEvent
 from ringtrail.carriers.base import CallbackEvent, InboundCall
 from ringtrail.lib import clock
-from ringtrail.lib.fast_insert import insert_unless_conflict
+from ringtrail.lib.fast_insert import Sql, build, insert_unless_conflict
 from ringtrail.numbers.routes import ConnectionSnapshot, RouteSnapshot
 
 
@@ -48,51 +49,58 @@ def record_inbound_call(record: InboundRecord, created: Callable[[Call], None] |
     only for the delivery that stored it.
     """
     inbound = record.inbound
-    call = Call(**_call_fields(record))
-    if not insert_unless_conflict(call):
+    call = build(Call, _call_fields(record))
+    account_id, caller = record.connection.account_id, inbound.from_number
+    inserted = insert_unless_conflict(
+        call,
+        computed={"first_call": Sql(_first_call_sql(connection.vendor), (account_id, caller))},
+        returning=[Sql(_early_events_sql(connection.vendor), (inbound.carrier, inbound.call_id))],
+    )
+    if inserted is None:
         stored = existing_call(inbound.carrier, inbound.call_id)
         if stored is None:  # the conflict was on another constraint; let the ORM say which
             raise IntegrityError(f"call {inbound.call_id} could not be stored")
         return stored
     if created is not None:
         created(call)
-    if _adopt_early_events(call):
+    (overtaken,) = inserted
+    if overtaken and _adopt_early_events(call):
         refold(call)
     return call
 
 
-# The two statements below run on every incoming call. They are written by hand because the ORM
-# spends longer compiling them than the database spends running them; table names come from the models.
+# The insert asks two questions in the same statement, each one a round trip (and on SQLite a turn at
+# the write queue) saved on every incoming call: has this caller called the account before, and did
+# callbacks overtake the call (or get spooled before it)? Table names come from the models.
 
 
-def _has_called_before(account_id: int, caller: str) -> bool:
+@functools.cache
+def _first_call_sql(vendor: str) -> str:
     table = connection.ops.quote_name(Call._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT 1 FROM {table} WHERE account_id = %s AND customer_phone_number = %s LIMIT 1",  # noqa: S608
-            [account_id, caller],
-        )
-        return cursor.fetchone() is not None
+    return f"NOT EXISTS (SELECT 1 FROM {table} WHERE account_id = %s AND customer_phone_number = %s)"  # noqa: S608
+
+
+@functools.cache
+def _early_events_sql(vendor: str) -> str:
+    table = connection.ops.quote_name(CallEvent._meta.db_table)
+    return f"EXISTS (SELECT 1 FROM {table} WHERE carrier = %s AND carrier_call_id = %s AND call_id IS NULL)"  # noqa: S608
 
 
 def _adopt_early_events(call: Call) -> int:
-    """Link callbacks that overtook the call (or were spooled before it); returns how many."""
+    """Link callbacks that overtook the call to it; returns how many."""
     table = connection.ops.quote_name(CallEvent._meta.db_table)
-    where = "WHERE carrier = %s AND carrier_call_id = %s AND call_id IS NULL"
-    key = [call.carrier, call.carrier_call_id]
+    where = "carrier = %s AND carrier_call_id = %s AND call_id IS NULL"
     with connection.cursor() as cursor:
-        # Almost always there are none: look first, so the usual call takes no second write lock.
-        cursor.execute(f"SELECT 1 FROM {table} {where} LIMIT 1", key)  # noqa: S608
-        if cursor.fetchone() is None:
-            return 0
-        cursor.execute(f"UPDATE {table} SET call_id = %s {where}", [call.pk, *key])  # noqa: S608
+        cursor.execute(
+            f"UPDATE {table} SET call_id = %s WHERE {where}",  # noqa: S608
+            [call.pk, call.carrier, call.carrier_call_id],
+        )
         return int(cursor.rowcount)
 
 
 def _call_fields(record: InboundRecord) -> dict[str, Any]:
     inbound, route = record.inbound, record.route
     area = caller_area.resolve(inbound.caller_area, inbound.from_number)
-    repeat = _has_called_before(record.connection.account_id, inbound.from_number)
     return {
         "account_id": record.connection.account_id,
         "carrier": inbound.carrier,
@@ -113,7 +121,6 @@ def _call_fields(record: InboundRecord) -> dict[str, Any]:
         "customer_time_zone": area.time_zone,
         "caller_area_origin": area.origin,
         "start_time": record.received_at,
-        "first_call": not repeat,
         **_attribution_fields(record),
         "is_spam": bool(record.spam_reason),
         "spam_reason": record.spam_reason,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from ringtrail.accounts.models import Account
@@ -34,7 +35,9 @@ class CallType(models.TextChoices):
 
 
 class Call(models.Model):
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="calls")
+    # Every index costs each incoming call a page written (and on SQLite a WAL frame): the account
+    # is the first column of both composite indexes below, so it needs none of its own.
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="calls", db_index=False)
     carrier = models.CharField(max_length=16)
     carrier_call_id = models.CharField(max_length=64)
     tracking_number = models.ForeignKey(TrackingNumber, null=True, blank=True, on_delete=models.SET_NULL)
@@ -70,7 +73,12 @@ class Call(models.Model):
     # The call flow version the call runs on (the current one when it started), the last flow hop
     # served (older references are replays and refused), and its round-robin turn.
     flow_version = models.ForeignKey(
-        "flows.FlowVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "flows.FlowVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # partial index below
     )
     flow_hop = models.IntegerField(default=0)
     flow_rotation = models.IntegerField(default=0)
@@ -78,7 +86,12 @@ class Call(models.Model):
     spam_reason = models.CharField(max_length=200, blank=True)
     attribution = models.CharField(max_length=16, choices=Attribution.choices, blank=True)
     visit_session = models.ForeignKey(
-        "visits.Session", null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+        "visits.Session",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+        db_index=False,  # partial index below
     )
     # Session ids that could have made an ambiguous call, most likely first.
     attribution_candidates = models.JSONField(default=list, blank=True)
@@ -102,6 +115,14 @@ class Call(models.Model):
             # A caller's history, newest first: first-call check, caller-history attribution,
             # sticky round robin and repeated-short-call screening all read it.
             models.Index(fields=["account", "customer_phone_number", "-start_time"]),
+            # Most calls have no visit session (offline sources) or no flow: partial indexes skip
+            # them, and still serve every lookup by value (``= x`` and ``IN`` imply NOT NULL).
+            models.Index(
+                fields=["visit_session"], condition=Q(visit_session__isnull=False), name="call_visit_session"
+            ),
+            models.Index(
+                fields=["flow_version"], condition=Q(flow_version__isnull=False), name="call_flow_version"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.forms.models import model_to_dict
 
+from ringtrail.accounts.models import Account
 from ringtrail.calls.models import Call, CallType, Outcome
-from ringtrail.lib.fast_insert import insert_unless_conflict
+from ringtrail.lib.fast_insert import Sql, build, insert_many, insert_unless_conflict
 from ringtrail.testing import wired_account
+from ringtrail.visits.models import Visitor
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +39,7 @@ def call_fields(account_id: int, call_id: str) -> dict[str, Any]:
 def test_row_matches_an_orm_create() -> None:
     account_id = wired_account().account.pk
     fast = Call(**call_fields(account_id, "CA-fast"))
-    assert insert_unless_conflict(fast) and fast.pk is not None
+    assert insert_unless_conflict(fast) == () and fast.pk is not None
     orm = Call.objects.create(**call_fields(account_id, "CA-orm"))
     ignored = {"id", "carrier_call_id", "start_time", "created_at", "updated_at"}
     stored_fast = {k: v for k, v in model_to_dict(Call.objects.get(pk=fast.pk)).items() if k not in ignored}
@@ -47,7 +51,84 @@ def test_row_matches_an_orm_create() -> None:
 
 def test_conflict_inserts_nothing_and_says_so() -> None:
     account_id = wired_account().account.pk
-    assert insert_unless_conflict(Call(**call_fields(account_id, "CA-dup")))
+    assert insert_unless_conflict(Call(**call_fields(account_id, "CA-dup"))) is not None
     again = Call(**{**call_fields(account_id, "CA-dup"), "customer_name": "someone else"})
-    assert not insert_unless_conflict(again) and again.pk is None
+    assert insert_unless_conflict(again) is None and again.pk is None
     assert Call.objects.get(carrier_call_id="CA-dup").customer_name.startswith("Zoë")
+
+
+def test_computed_columns_and_returned_expressions_ride_along() -> None:
+    account_id = wired_account().account.pk
+    table = Call._meta.db_table
+    first = Sql(f"NOT EXISTS (SELECT 1 FROM {table} WHERE customer_phone_number = %s)", ("+12125550143",))  # noqa: S608
+    # Returned expressions must not read the inserted row: PostgreSQL evaluates them on the
+    # statement's snapshot, SQLite after the insert.
+    accounts = Account._meta.db_table
+    count = Sql(f"(SELECT COUNT(*) + %s FROM {accounts} WHERE id = %s)", (10, account_id))  # noqa: S608
+    one = Call(**{**call_fields(account_id, "CA-1"), "first_call": False})
+    assert insert_unless_conflict(one, computed={"first_call": first}, returning=[count]) == (11,)
+    assert one.first_call is True and Call.objects.get(pk=one.pk).first_call is True
+    two = Call(**{**call_fields(account_id, "CA-2"), "first_call": True})
+    assert insert_unless_conflict(two, computed={"first_call": first}, returning=[count]) == (11,)
+    assert two.first_call is False and Call.objects.get(pk=two.pk).first_call is False
+
+
+def test_build_makes_the_instance_the_constructor_would() -> None:
+    account_id = wired_account().account.pk
+    fields = call_fields(account_id, "CA-built")
+    built, constructed = build(Call, fields), Call(**fields)
+    assert type(built) is Call and built._state.adding and built._state.db is None
+    clocks = {"_state", "start_time", "created_at"}  # callable defaults: each instance reads the clock
+    assert {k: v for k, v in vars(built).items() if k not in clocks} == {
+        k: v for k, v in vars(constructed).items() if k not in clocks
+    }
+    assert abs(built.start_time - constructed.start_time) < dt.timedelta(seconds=5)
+    assert built.account.pk == account_id and built.recording_urls == ["https://r/1", "https://r/2"]
+    built.save()
+    assert Call.objects.get(pk=built.pk).customer_name == fields["customer_name"]
+
+
+def test_build_sets_related_instances_as_the_constructor_does() -> None:
+    account = wired_account().account
+    fields = {**call_fields(account.pk, "CA-obj"), "account": account, "visit_session": None}
+    del fields["account_id"]
+    built = build(Call, fields)
+    assert built.account_id == account.pk and built.account is account and built.visit_session_id is None
+
+
+def test_build_leaves_anything_else_to_the_constructor() -> None:
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        build(Call, {"no_such_field": 1})
+
+
+def test_insert_many_skips_rows_a_unique_constraint_holds() -> None:
+    account_id = wired_account().account.pk
+
+    def visitor(visitor_id: str, touch: dict[str, Any]) -> Visitor:
+        return build(Visitor, {"account_id": account_id, "visitor_id": visitor_id, "first_touch": touch})
+
+    insert_many([visitor("v_a", {"utm": {"utm_source": "ü <b>"}}), visitor("v_b", {})])
+    insert_many([visitor("v_a", {"utm": {"utm_source": "later"}}), visitor("v_c", {"x": [1, None]})])
+    insert_many([])
+    stored = dict(Visitor.objects.filter(account_id=account_id).values_list("visitor_id", "first_touch"))
+    assert stored == {"v_a": {"utm": {"utm_source": "ü <b>"}}, "v_b": {}, "v_c": {"x": [1, None]}}
+
+
+def test_fast_conversions_store_the_very_text_django_stores() -> None:
+    account_id = wired_account().account.pk
+    moments = {
+        "start_time": dt.datetime(2026, 3, 8, 9, 30, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+        "answered_at": dt.datetime(2026, 3, 8, 14, 30, 1, 250, tzinfo=dt.UTC),
+        "ended_at": None,
+    }
+    fields = {**call_fields(account_id, "CA-text-fast"), **moments, "touch": {"utm": {"a": "ü"}}}
+    fast = build(Call, fields)
+    insert_unless_conflict(fast)
+    orm = Call.objects.create(**{**fields, "carrier_call_id": "CA-text-orm"})
+    columns = "start_time, answered_at, ended_at, touch, raw_payload, recording_urls, attribution_candidates"
+    with connection.cursor() as cursor:
+        rows = []
+        for pk in (fast.pk, orm.pk):
+            cursor.execute(f"SELECT {columns} FROM {Call._meta.db_table} WHERE id = %s", [pk])  # noqa: S608
+            rows.append(cursor.fetchone())
+    assert rows[0] == rows[1]
