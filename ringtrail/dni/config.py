@@ -6,6 +6,7 @@ every process reloads within a second (``lib/local_cache``); lease state is neve
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from django.dispatch import receiver
 from ringtrail.accounts.models import Account
 from ringtrail.dni.models import Pool
 from ringtrail.lib.local_cache import VersionedLocalCache
+from ringtrail.lib.phone import format_national
 from ringtrail.numbers.models import NumberState, SwapTarget, TrackingNumber
 from ringtrail.sources import classify
 from ringtrail.sources.models import Source, SourceKind, SourceRule
@@ -29,6 +31,9 @@ class AccountConfig:
     static_numbers: dict[int, int] = field(default_factory=dict)  # source id -> tracking number id
     swap_targets: frozenset[str] = frozenset()
     numbers: dict[int, str] = field(default_factory=dict)  # tracking number id -> E.164
+    # tracking number id -> national format: parsing a number costs more than the rest of a swap,
+    # so it is done once per configuration, not once per visitor.
+    formatted: dict[int, str] = field(default_factory=dict)
     # pool id -> its active numbers in id order: what the lease store may hand out.
     eligible: dict[int, tuple[int, ...]] = field(default_factory=dict)
 
@@ -55,6 +60,7 @@ def load(public_key: str) -> AccountConfig | None:
         .order_by("position", "id")
     )
     numbers = TrackingNumber.objects.filter(account=account).exclude(state=NumberState.RELEASED)
+    e164 = dict(numbers.values_list("pk", "number"))
     return AccountConfig(
         account=account,
         sources=sources,
@@ -62,9 +68,14 @@ def load(public_key: str) -> AccountConfig | None:
         pools={p.source_id: p for p in Pool.objects.filter(account=account)},
         static_numbers=_static_numbers(numbers),
         swap_targets=frozenset(SwapTarget.objects.filter(account=account).values_list("number", flat=True)),
-        numbers=dict(numbers.values_list("pk", "number")),
+        numbers=e164,
+        formatted={pk: formatted_number(number) for pk, number in e164.items()},
         eligible=_eligible_by_pool(numbers),
     )
+
+
+# Reloads of a configuration (every minute, or when it changes) find most numbers here.
+formatted_number = functools.lru_cache(maxsize=65536)(format_national)
 
 
 def _eligible_by_pool(numbers: Any) -> dict[int, tuple[int, ...]]:

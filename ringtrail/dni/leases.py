@@ -14,15 +14,18 @@ Rules every store follows:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
-from django.db.models import F, Q
 
+from ringtrail.dni import lease_sql
 from ringtrail.dni.models import Lease, Pool
+from ringtrail.lib.fast_insert import build, insert_unless_conflict
+from ringtrail.lib.sqlite_writes import write_gate
 from ringtrail.numbers.models import NumberState, TrackingNumber
 
 
@@ -78,14 +81,20 @@ class LeaseStore(Protocol):
 
     def live_count(self, pool_id: int, now: dt.datetime) -> int: ...
 
+    def visitor_pool(self, visitor_id: str, pool_ids: Sequence[int], now: dt.datetime) -> int | None:
+        """The pool, among ``pool_ids``, in which the visitor holds a live lease (the latest-ending
+        one if several): what a returning visitor's first touch was, before it is written down."""
+        ...
+
 
 class SqlLeaseStore:
     """Leases as rows; one transaction per acquisition, serialised per pool by a row lock
     (PostgreSQL ``SELECT … FOR UPDATE``; SQLite's write transactions are serial anyway)."""
 
     def acquire(self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant:
-        with transaction.atomic():
-            Pool.objects.select_for_update().filter(pk=plan.pool_id).first()
+        # SQLite serialises the transaction anyway; the gate makes concurrent ones queue, not sleep.
+        with write_gate(), transaction.atomic():
+            lease_sql.lock_pool(plan.pool_id)
             kept = self._sticky(plan, visitor_id, session_id, now)
             if kept is not None:
                 return kept
@@ -125,35 +134,28 @@ class SqlLeaseStore:
     def live_count(self, pool_id: int, now: dt.datetime) -> int:
         return Lease.objects.filter(pool_id=pool_id, ends_at__gt=now).count()
 
+    def visitor_pool(self, visitor_id: str, pool_ids: Sequence[int], now: dt.datetime) -> int | None:
+        live = Lease.objects.filter(pool_id__in=pool_ids, visitor_id=visitor_id, ends_at__gt=now)
+        return live.order_by("-ends_at").values_list("pool_id", flat=True).first()
+
     def _sticky(self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant | None:
-        lease = (
-            Lease.objects.filter(pool_id=plan.pool_id, visitor_id=visitor_id, ends_at__gt=now)
-            .filter(tracking_number__pool_id=plan.pool_id, tracking_number__state=NumberState.ACTIVE)
-            .order_by("-ends_at")
-            .first()
-        )
-        if lease is None:
+        found = lease_sql.sticky_lease(plan.pool_id, visitor_id, now)
+        if found is None:
             return None
-        if lease.session_id != session_id:
+        lease_id, number_id, held_by, recycled = found
+        if held_by != session_id:
             # Same visitor, new visit: the number stays, the new session gets its own lease history.
-            lease.ends_at = now
-            lease.save(update_fields=["ends_at"])
-            self._lease(plan, lease.tracking_number_id, visitor_id, session_id, now, recycled=lease.recycled)
+            lease_sql.end_lease(lease_id, now)
+            self._lease(plan, number_id, visitor_id, session_id, now, recycled=recycled)
         else:
-            Lease.objects.filter(pk=lease.pk).update(last_seen_at=now, ends_at=now + plan.hold)
-            _mark_number(lease.tracking_number_id, now + plan.hold)
-        return Grant(lease.tracking_number_id, recycled=lease.recycled)
+            lease_sql.extend_lease(lease_id, now, now + plan.hold)
+            lease_sql.mark_number(number_id, now + plan.hold)
+        return Grant(number_id, recycled=recycled)
 
     def _free_number(self, plan: PoolPlan, now: dt.datetime) -> int | None:
         # lease_ends_at is the end of each number's latest lease, so "free and cooled down, least
         # recently released first" is one indexed query, not a scan of the lease history.
-        free = (
-            TrackingNumber.objects.filter(pool_id=plan.pool_id, state=NumberState.ACTIVE)
-            .filter(Q(lease_ends_at__isnull=True) | Q(lease_ends_at__lte=now - plan.cooldown))
-            .order_by(F("lease_ends_at").asc(nulls_first=True), "pk")
-            .values_list("pk", flat=True)
-        )
-        return free.first()
+        return lease_sql.free_number(plan.pool_id, now - plan.cooldown)
 
     def _recycle(self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant | None:
         oldest = (
@@ -173,18 +175,19 @@ class SqlLeaseStore:
     def _lease(
         plan: PoolPlan, number_id: int, visitor_id: str, session_id: str, now: dt.datetime, recycled: bool
     ) -> None:
-        Lease.objects.create(
-            account_id=plan.account_id,
-            pool_id=plan.pool_id,
-            tracking_number_id=number_id,
-            visitor_id=visitor_id,
-            session_id=session_id,
-            started_at=now,
-            last_seen_at=now,
-            ends_at=now + plan.hold,
-            recycled=recycled,
-        )
-        _mark_number(number_id, now + plan.hold)
+        lease = {
+            "account_id": plan.account_id,
+            "pool_id": plan.pool_id,
+            "tracking_number_id": number_id,
+            "visitor_id": visitor_id,
+            "session_id": session_id,
+            "started_at": now,
+            "last_seen_at": now,
+            "ends_at": now + plan.hold,
+            "recycled": recycled,
+        }
+        insert_unless_conflict(build(Lease, lease))  # leases have no unique constraint: always inserted
+        lease_sql.mark_number(number_id, now + plan.hold)
 
 
 def _mark_number(number_id: int, ends_at: dt.datetime) -> None:

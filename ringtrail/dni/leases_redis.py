@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 
 import redis
 
@@ -283,6 +284,21 @@ class RedisLeaseStore:
     def live_count(self, pool_id: int, now: dt.datetime) -> int:
         # p:{pool}:ends scores each number by its latest lease end: live leases end after now.
         return int(self._client.zcount(f"{self.prefix}p:{pool_id}:ends", f"({now.timestamp()!r}", "+inf"))
+
+    def visitor_pool(self, visitor_id: str, pool_ids: Sequence[int], now: dt.datetime) -> int | None:
+        pools = list(pool_ids)
+        if not pools:
+            return None
+        latest = self._client.mget([f"{self.prefix}p:{pool}:v:{visitor_id}" for pool in pools])
+        held = [(pool, lease) for pool, lease in zip(pools, latest, strict=True) if lease is not None]
+        if not held:
+            return None
+        pipe = self._client.pipeline(transaction=False)
+        for _, lease in held:
+            pipe.hget(f"{self.prefix}lease:{int(lease)}", "end")
+        ends = [(float(end), pool) for (pool, _), end in zip(held, pipe.execute(), strict=True) if end]
+        live = [(end, pool) for end, pool in ends if end > now.timestamp()]
+        return max(live)[1] if live else None
 
 
 def _eligible(pool_id: int) -> tuple[int, ...]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.cache import caches
 
@@ -24,26 +26,44 @@ def allow(scope: str, key: str, limit_per_minute: int) -> bool:
     return allow_all([(scope, key, limit_per_minute)])
 
 
-def allow_all(hits: Sequence[tuple[str, str, int]]) -> bool:
+Hits = Sequence[tuple[str, str, int]]
+
+
+def allow_all(hits: Hits) -> bool:
     """Count one hit on each (scope, key, limit); True only if every key is within its limit."""
-    window = int(time.time() // WINDOW_SECONDS)
-    names = [f"rt:rl:{scope}:{key}:{window}" for scope, key, _ in hits]
     try:
         url = getattr(settings, "REDIS_URL", "")
-        counts = _count_in_redis(url, names) if url else _count_in_cache(names)
+        if url:
+            pipe = client_for(url).pipeline(transaction=False)
+            queue(pipe, hits)
+            return allowed(pipe.execute(), hits)
+        counts = _count_in_cache(_names(hits))
     except Exception:
         log.exception("rate-limit counters unavailable; allowing")
         return True
     return all(count <= limit for count, (_, _, limit) in zip(counts, hits, strict=True))
 
 
-def _count_in_redis(url: str, names: list[str]) -> list[int]:
-    pipe = client_for(url).pipeline(transaction=False)
-    for name in names:
+def queue(pipe: redis.client.Pipeline, hits: Hits) -> None:
+    """Queue the hits' counters on a Redis pipeline, so that a caller can send other commands in the
+    same round trip; ``allowed`` reads the first ``replies_for(hits)`` replies."""
+    for name in _names(hits):
         pipe.incr(name)
         pipe.expire(name, WINDOW_SECONDS + 30)
-    replies = pipe.execute()
-    return [int(count) for count in replies[0::2]]
+
+
+def replies_for(hits: Hits) -> int:
+    return 2 * len(hits)
+
+
+def allowed(replies: Sequence[Any], hits: Hits) -> bool:
+    counts = [int(count) for count in replies[0 : replies_for(hits) : 2]]
+    return all(count <= limit for count, (_, _, limit) in zip(counts, hits, strict=True))
+
+
+def _names(hits: Hits) -> list[str]:
+    window = int(time.time() // WINDOW_SECONDS)
+    return [f"rt:rl:{scope}:{key}:{window}" for scope, key, _ in hits]
 
 
 def _count_in_cache(names: list[str]) -> list[int]:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import enum
 import logging
 from typing import Any
 
+import redis
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 
 from ringtrail.accounts.models import Account
 from ringtrail.dni.requests import SessionRequest
+from ringtrail.lib.fast_insert import build, insert_many, sql_name
 from ringtrail.lib.redis_client import client_for
+from ringtrail.lib.sqlite_writes import write_gate
 from ringtrail.sources.classify import Visit, default_channel
 from ringtrail.sources.models import Source
 from ringtrail.visits.buffer import Heartbeat, Hit, PageHit, buffer
@@ -73,17 +76,20 @@ def write_hits(hits: list[Hit]) -> None:
     """Write a batch of buffered hits in one transaction with bulk statements."""
     pages = [hit for hit in hits if isinstance(hit, PageHit)]
     beats = [hit for hit in hits if isinstance(hit, Heartbeat)]
-    with transaction.atomic():
+    with write_gate(), transaction.atomic():
         if pages:
             _create_visitors(pages)
             session_pks = _upsert_sessions(pages)
-            PageView.objects.bulk_create(
-                PageView(
-                    session_id=session_pks[(hit.account_id, hit.session_id)], url=hit.url, viewed_at=hit.at
-                )
+            views = [
+                {
+                    "session_id": session_pks[(hit.account_id, hit.session_id)],
+                    "url": hit.url,
+                    "viewed_at": hit.at,
+                }
                 for hit in pages
                 if (hit.account_id, hit.session_id) in session_pks
-            )
+            ]
+            insert_many([build(PageView, view) for view in views])
         for (account_id, session_id), at in _latest(beats).items():
             Session.objects.filter(account_id=account_id, session_id=session_id, last_seen_at__lt=at).update(
                 last_seen_at=at
@@ -102,19 +108,17 @@ def _create_visitors(pages: list[PageHit]) -> None:
     first: dict[tuple[int, str], PageHit] = {}
     for hit in pages:
         first.setdefault((hit.account_id, hit.visitor_id), hit)
-    Visitor.objects.bulk_create(
-        (
-            Visitor(
-                account_id=hit.account_id,
-                visitor_id=hit.visitor_id,
-                first_seen_at=hit.at,
-                first_source_id=hit.source_id,
-                first_touch=hit.touch,
-            )
-            for hit in first.values()
-        ),
-        ignore_conflicts=True,  # the visitor came back: its first touch stays
-    )
+    visitors = [
+        {
+            "account_id": hit.account_id,
+            "visitor_id": hit.visitor_id,
+            "first_seen_at": hit.at,
+            "first_source_id": hit.source_id,
+            "first_touch": hit.touch,
+        }
+        for hit in first.values()
+    ]
+    insert_many([build(Visitor, visitor) for visitor in visitors])  # a returning visitor's first touch stays
 
 
 def _upsert_sessions(pages: list[PageHit]) -> dict[tuple[int, str], int]:
@@ -123,19 +127,36 @@ def _upsert_sessions(pages: list[PageHit]) -> dict[tuple[int, str], int]:
     for hit in pages:
         by_session.setdefault((hit.account_id, hit.session_id), []).append(hit)
     existing = _session_pks(by_session)
-    Session.objects.bulk_create(
-        (_new_session(group) for key, group in by_session.items() if key not in existing),
-        ignore_conflicts=True,  # another process created it first; its page views still count below
-    )
-    for key, pk in existing.items():
-        group = by_session[key]
-        number_id = next((h.tracking_number_id for h in reversed(group) if h.tracking_number_id), None)
-        changes: dict[str, Any] = {"last_seen_at": max(h.at for h in group)}
-        changes["page_views"] = F("page_views") + len(group)
-        if number_id is not None:
-            changes["tracking_number_id"] = number_id
-        Session.objects.filter(pk=pk).update(**changes)
+    # A session another process created first is skipped; its page views still count below.
+    insert_many([_new_session(group) for key, group in by_session.items() if key not in existing])
+    _count_page_views([(pk, by_session[key]) for key, pk in existing.items()])
     return existing | _session_pks({key: [] for key in by_session if key not in existing})
+
+
+def _count_page_views(sessions: list[tuple[int, list[PageHit]]]) -> None:
+    """Add each known session's page views in one executemany: an ORM update per session held the
+    write lock (and this process's GIL) for a whole flush of returning visitors."""
+    if not sessions:
+        return
+    seen, views, number = (
+        sql_name(Session, name) for name in ("last_seen_at", "page_views", "tracking_number")
+    )
+    sql = (
+        f"UPDATE {sql_name(Session)} SET {seen} = %s, "  # noqa: S608
+        f"{views} = {views} + %s, {number} = COALESCE(%s, {number}) WHERE id = %s"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [
+        (
+            adapt(max(hit.at for hit in group)),
+            len(group),
+            next((h.tracking_number_id for h in reversed(group) if h.tracking_number_id), None),
+            pk,
+        )
+        for pk, group in sessions
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def _session_pks(keys: dict[tuple[int, str], Any]) -> dict[tuple[int, str], int]:
@@ -154,26 +175,28 @@ def _session_pks(keys: dict[tuple[int, str], Any]) -> dict[tuple[int, str], int]
 def _new_session(group: list[PageHit]) -> Session:
     first = group[0]
     touch = first.touch
-    return Session(
-        account_id=first.account_id,
-        visitor_id=first.visitor_id,
-        session_id=first.session_id,
-        started_at=first.at,
-        last_seen_at=max(h.at for h in group),
-        source_id=first.source_id,
-        source_name=touch["source_name"],
-        medium=touch["medium"],
-        landing_url=touch["landing_url"],
-        referrer=touch["referrer"],
-        utm=touch["utm"],
-        click_ids=touch["click_ids"],
-        ga_client_id=first.ga_client_id,
-        ga_session_id=first.ga_session_id,
-        tracking_number_id=next(
-            (h.tracking_number_id for h in reversed(group) if h.tracking_number_id), None
-        ),
-        overflow=first.overflow,
-        page_views=len(group),
+    number_id = next((h.tracking_number_id for h in reversed(group) if h.tracking_number_id), None)
+    return build(
+        Session,
+        {
+            "account_id": first.account_id,
+            "visitor_id": first.visitor_id,
+            "session_id": first.session_id,
+            "started_at": first.at,
+            "last_seen_at": max(h.at for h in group),
+            "source_id": first.source_id,
+            "source_name": touch["source_name"],
+            "medium": touch["medium"],
+            "landing_url": touch["landing_url"],
+            "referrer": touch["referrer"],
+            "utm": touch["utm"],
+            "click_ids": touch["click_ids"],
+            "ga_client_id": first.ga_client_id,
+            "ga_session_id": first.ga_session_id,
+            "tracking_number_id": number_id,
+            "overflow": first.overflow,
+            "page_views": len(group),
+        },
     )
 
 
@@ -199,15 +222,40 @@ def remember_first_source(account: Account, visitor_id: str, source: Source | No
         log.exception("Redis unavailable; the visitor's first touch will be read from the database")
 
 
-def first_source_id(account: Account, visitor_id: str, since: dt.datetime) -> int | None:
-    """The visitor's first-touch source within the cookie window, if it had one."""
-    key = _first_source_key(account.pk, visitor_id)
-    try:
-        cached = (
-            client_for(settings.REDIS_URL).get(key) if settings.REDIS_URL else _recent_first_sources.get(key)
-        )
-    except Exception:
-        cached = None
+def queue_remember_first_source(
+    pipe: redis.client.Pipeline, account: Account, visitor_id: str, source: Source | None
+) -> None:
+    """``remember_first_source`` with Redis, queued on a pipeline that carries other commands."""
+    key, value = _first_source_key(account.pk, visitor_id), source.pk if source else 0
+    pipe.set(key, value, ex=account.cookie_window_days * 86400)
+
+
+def queue_first_source_lookup(pipe: redis.client.Pipeline, account: Account, visitor_id: str) -> None:
+    """Queue the Redis read of ``first_source_id``; pass its reply back as ``cached``."""
+    pipe.get(_first_source_key(account.pk, visitor_id))
+
+
+class NotLookedUp(enum.Enum):
+    NOT_LOOKED_UP = 0
+
+
+NOT_LOOKED_UP = NotLookedUp.NOT_LOOKED_UP
+
+
+def first_source_id(
+    account: Account,
+    visitor_id: str,
+    since: dt.datetime,
+    cached: int | NotLookedUp | None = NOT_LOOKED_UP,
+) -> int | None:
+    """The visitor's first-touch source within the cookie window, if it had one.
+
+    ``cached`` is what a lookup already made found (``queue_first_source_lookup``; None when it
+    found nothing, 0 for "no source"); otherwise this process's memory or Redis is asked. When the
+    cache has nothing, the database answers.
+    """
+    if cached is NOT_LOOKED_UP:
+        cached = _cached_first_source(_first_source_key(account.pk, visitor_id))
     if cached is not None:
         return int(cached) or None
     found = (
@@ -216,6 +264,16 @@ def first_source_id(account: Account, visitor_id: str, since: dt.datetime) -> in
         .first()
     )
     return found
+
+
+def _cached_first_source(key: str) -> int | None:
+    try:
+        if settings.REDIS_URL:
+            reply = client_for(settings.REDIS_URL).get(key)
+            return reply if reply is None else int(reply)
+        return _recent_first_sources.get(key)
+    except Exception:
+        return None
 
 
 def forget_local_first_sources() -> None:

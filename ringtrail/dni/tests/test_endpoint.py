@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
 from django.test import Client
 
 from ringtrail.dni.models import Lease
+from ringtrail.dni.session import drop_counts
 from ringtrail.dni.tests.support import BROWSER, TARGET, Site, post, visit
 from ringtrail.visits.models import PageView, Session, Visitor
 
@@ -130,3 +132,19 @@ def test_a_flood_degrades_to_the_fallback_never_an_error(client: Client, site: S
     assert all(a.status_code == 200 for a in answers)
     assert answers[-1].json()["swaps"][TARGET]["number"] == site.wired.tracking.number
     assert Lease.objects.count() <= 2
+
+
+@pytest.mark.parametrize("with_redis", [False, True], ids=["cache", "redis"])
+def test_every_drop_is_counted_by_reason(client: Client, site: Site, settings: Any, with_redis: bool) -> None:
+    settings.REDIS_URL = (os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0") if with_redis else ""
+    before = drop_counts(site.wired.account)
+    post(client, site, visit(), HTTP_USER_AGENT="Googlebot/2.1 (+http://www.google.com/bot.html)")
+    for _ in range(3):  # the pool holds two numbers
+        post(client, site, visit())
+    after = drop_counts(site.wired.account)
+    assert {reason: after[reason] - before[reason] for reason in after} == {
+        "bot": 1,
+        "rate_limited": 0,
+        "no_source": 0,
+        "overflow": 1,
+    }

@@ -179,6 +179,17 @@ def test_live_count(store: LeaseStore, pool_of: Callable) -> None:
     assert store.live_count(plan.pool_id, T0 + 60 * MIN) == 0
 
 
+def test_which_pool_a_visitor_holds_a_live_lease_in(store: LeaseStore, pool_of: Callable) -> None:
+    plan, _, _ = pool_of(2)
+    other = 10**6  # a pool the visitor never touched, and which does not exist
+    store.acquire(plan, "v1", "s1", T0)
+    assert store.visitor_pool("v1", [other, plan.pool_id], T0 + 5 * MIN) == plan.pool_id
+    assert store.visitor_pool("v1", [other], T0 + 5 * MIN) is None
+    assert store.visitor_pool("v2", [plan.pool_id], T0 + 5 * MIN) is None
+    assert store.visitor_pool("v1", [plan.pool_id], T0 + 16 * MIN) is None  # the 15 min hold is over
+    assert store.visitor_pool("v1", [], T0) is None
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_visitors_never_share_a_number(store: LeaseStore) -> None:
     if (
