@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from bench import raw_client
+
 HOST = "127.0.0.1"
 RINGTRAIL = [sys.executable, "-m", "ringtrail.cli"]
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -262,16 +264,20 @@ def closed_loop_threads(
     port: int, source: RequestSource, concurrency: int, seconds: float, check: Check
 ) -> Samples:
     """N threads, one keep-alive connection each, each sending its next request when the last answered."""
+    return _run_workers(
+        lambda deadline, out: _thread_worker(port, source, deadline, check, out), concurrency, seconds
+    )
+
+
+def _run_workers(worker: Callable[[float, Samples], None], concurrency: int, seconds: float) -> Samples:
+    """Run ``concurrency`` copies of a closed-loop worker until the deadline; their shared samples."""
     out = Samples()
     deadline = time.perf_counter() + seconds
-    workers = [
-        threading.Thread(target=_thread_worker, args=(port, source, deadline, check, out), daemon=True)
-        for _ in range(concurrency)
-    ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    threads = [threading.Thread(target=worker, args=(deadline, out), daemon=True) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     return out
 
 
@@ -311,7 +317,18 @@ def closed_loop_httpx(
     return out
 
 
-LOAD_GENERATORS = {"threads": closed_loop_threads, "httpx": closed_loop_httpx}
+def closed_loop_raw(
+    port: int, source: RequestSource, concurrency: int, seconds: float, check: Check
+) -> Samples:
+    """Threads over raw keep-alive sockets (``bench/raw_client.py``): the lightest client, the default."""
+
+    def worker(deadline: float, out: Samples) -> None:
+        raw_client.worker(HOST, port, source, deadline, check, out, CLIENT_TIMEOUT_SECONDS)
+
+    return _run_workers(worker, concurrency, seconds)
+
+
+LOAD_GENERATORS = {"raw": closed_loop_raw, "threads": closed_loop_threads, "httpx": closed_loop_httpx}
 
 
 # --- phases and stats ---------------------------------------------------------------------------------
