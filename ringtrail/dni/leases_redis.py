@@ -32,6 +32,7 @@ from collections.abc import Sequence
 import redis
 
 from ringtrail.dni.leases import Grant, Holder, PoolPlan
+from ringtrail.lib.redis_client import run_script
 from ringtrail.numbers.models import NumberState, TrackingNumber
 
 DEFAULT_PREFIX = "rt:dni:"
@@ -249,13 +250,13 @@ class RedisLeaseStore:
         args: list[str | int] = [self.prefix, plan.pool_id, visitor_id, session_id, plan.account_id]
         args += [repr(t) for t in times]
         args += [int(plan.recycle_oldest), RETENTION_SECONDS, HISTORY_TRIM_SECONDS, version]
-        reply = self._acquire(args=args)
+        reply = run_script(self._client, self._acquire, args)
         if reply and int(reply[0]) == -1:
             # The pool's numbers or cool-down changed since the availability set was built.
             self._sync(
                 args=[self.prefix, plan.pool_id, version, repr(cooldown), RETENTION_SECONDS, *eligible]
             )
-            reply = self._acquire(args=args)
+            reply = run_script(self._client, self._acquire, args)
         if not reply or int(reply[0]) == -1:
             return Grant(plan.fallback_number_id, overflow=True)
         number, recycled = reply
@@ -269,7 +270,7 @@ class RedisLeaseStore:
             repr(now.timestamp()),
             RETENTION_SECONDS,
         ]
-        return int(self._touch(args=args))
+        return int(run_script(self._client, self._touch, args))
 
     def holders(self, tracking_number_id: int, at: dt.datetime) -> list[Holder]:
         rows = self._holders(args=[self.prefix, tracking_number_id, repr(at.timestamp())])

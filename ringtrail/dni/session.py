@@ -24,7 +24,7 @@ from ringtrail.dni.requests import SessionRequest
 from ringtrail.lib import clock, ratelimit
 from ringtrail.lib.bots import is_bot
 from ringtrail.lib.phone import normalize_e164
-from ringtrail.lib.redis_client import client_for
+from ringtrail.lib.redis_client import client_for, round_trip
 from ringtrail.sources import classify
 from ringtrail.sources.models import Source
 from ringtrail.visits import actions as visit_actions
@@ -129,14 +129,13 @@ def _gate(config: AccountConfig, caller: Caller, visitor_id: str, new: bool, mat
         if new:
             visit_actions.remember_first_source(account, visitor_id, matched)
         return Gate(allowed)
-    pipe = client_for(settings.REDIS_URL).pipeline(transaction=False)
-    ratelimit.queue(pipe, hits)
+    commands = ratelimit.commands(hits)
     if new:
-        visit_actions.queue_remember_first_source(pipe, account, visitor_id, matched)
+        commands.append(visit_actions.remember_first_source_command(account, visitor_id, matched))
     else:
-        visit_actions.queue_first_source_lookup(pipe, account, visitor_id)
+        commands.append(visit_actions.first_source_lookup_command(account, visitor_id))
     try:
-        replies = pipe.execute()
+        replies = round_trip(client_for(settings.REDIS_URL), commands)
     except Exception:
         log.exception("Redis unavailable: allowing; first touches come from the database")
         return Gate(True, None)
@@ -174,7 +173,12 @@ def assign_number(
     pool = config.pools.get(source.pk)
     if pool is not None:
         plan = PoolPlan.of(pool, eligible=config.eligible.get(pool.pk, ()))
-        return lease_store().acquire(plan, visitor_id, session_id, now)
+        try:
+            return lease_store().acquire(plan, visitor_id, session_id, now)
+        except Exception:
+            # The customer's page must still show a number: the fallback, flagged like overflow.
+            log.exception("lease store unavailable; answering pool %s's fallback number", pool.pk)
+            return Grant(plan.fallback_number_id, overflow=True)
     return Grant(config.static_numbers.get(source.pk))
 
 

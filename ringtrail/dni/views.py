@@ -116,7 +116,9 @@ def session(request: HttpRequest, public_key: str) -> HttpResponse:
         "swaps": outcome.swaps,
         "ttl": outcome.ttl,
     }
-    return _cors(JsonResponse(body), request, config.account)
+    # Plain json.dumps: JsonResponse's DjangoJSONEncoder handles types this body never holds.
+    answer = HttpResponse(json.dumps(body), content_type="application/json")
+    return _cors(answer, request, config.account)
 
 
 @csrf_exempt

@@ -11,11 +11,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.core.cache import caches
 
-from ringtrail.lib.redis_client import client_for
+from ringtrail.lib.redis_client import Command, client_for, round_trip
 
 log = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
@@ -34,9 +33,7 @@ def allow_all(hits: Hits) -> bool:
     try:
         url = getattr(settings, "REDIS_URL", "")
         if url:
-            pipe = client_for(url).pipeline(transaction=False)
-            queue(pipe, hits)
-            return allowed(pipe.execute(), hits)
+            return allowed(round_trip(client_for(url), commands(hits)), hits)
         counts = _count_in_cache(_names(hits))
     except Exception:
         log.exception("rate-limit counters unavailable; allowing")
@@ -44,12 +41,13 @@ def allow_all(hits: Hits) -> bool:
     return all(count <= limit for count, (_, _, limit) in zip(counts, hits, strict=True))
 
 
-def queue(pipe: redis.client.Pipeline, hits: Hits) -> None:
-    """Queue the hits' counters on a Redis pipeline, so that a caller can send other commands in the
-    same round trip; ``allowed`` reads the first ``replies_for(hits)`` replies."""
+def commands(hits: Hits) -> list[Command]:
+    """The hits' counters as Redis commands, so that a caller can send other commands in the same
+    round trip (``redis_client.round_trip``); ``allowed`` reads the first ``replies_for(hits)`` replies."""
+    commands: list[Command] = []
     for name in _names(hits):
-        pipe.incr(name)
-        pipe.expire(name, WINDOW_SECONDS + 30)
+        commands += [("INCR", name), ("EXPIRE", name, WINDOW_SECONDS + 30)]
+    return commands
 
 
 def replies_for(hits: Hits) -> int:

@@ -8,14 +8,13 @@ import enum
 import logging
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.db import connection, transaction
 
 from ringtrail.accounts.models import Account
 from ringtrail.dni.requests import SessionRequest
 from ringtrail.lib.fast_insert import build, insert_many, sql_name
-from ringtrail.lib.redis_client import client_for
+from ringtrail.lib.redis_client import Command, client_for
 from ringtrail.lib.sqlite_writes import write_gate
 from ringtrail.sources.classify import Visit, default_channel
 from ringtrail.sources.models import Source
@@ -222,17 +221,15 @@ def remember_first_source(account: Account, visitor_id: str, source: Source | No
         log.exception("Redis unavailable; the visitor's first touch will be read from the database")
 
 
-def queue_remember_first_source(
-    pipe: redis.client.Pipeline, account: Account, visitor_id: str, source: Source | None
-) -> None:
-    """``remember_first_source`` with Redis, queued on a pipeline that carries other commands."""
+def remember_first_source_command(account: Account, visitor_id: str, source: Source | None) -> Command:
+    """``remember_first_source`` with Redis, as a command to send with others in one round trip."""
     key, value = _first_source_key(account.pk, visitor_id), source.pk if source else 0
-    pipe.set(key, value, ex=account.cookie_window_days * 86400)
+    return ("SET", key, value, "EX", account.cookie_window_days * 86400)
 
 
-def queue_first_source_lookup(pipe: redis.client.Pipeline, account: Account, visitor_id: str) -> None:
-    """Queue the Redis read of ``first_source_id``; pass its reply back as ``cached``."""
-    pipe.get(_first_source_key(account.pk, visitor_id))
+def first_source_lookup_command(account: Account, visitor_id: str) -> Command:
+    """The Redis read of ``first_source_id``; pass its reply back as ``cached``."""
+    return ("GET", _first_source_key(account.pk, visitor_id))
 
 
 class NotLookedUp(enum.Enum):
@@ -250,7 +247,7 @@ def first_source_id(
 ) -> int | None:
     """The visitor's first-touch source within the cookie window, if it had one.
 
-    ``cached`` is what a lookup already made found (``queue_first_source_lookup``; None when it
+    ``cached`` is what a lookup already made found (``first_source_lookup_command``; None when it
     found nothing, 0 for "no source"); otherwise this process's memory or Redis is asked. When the
     cache has nothing, the database answers.
     """

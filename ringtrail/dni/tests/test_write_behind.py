@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from ringtrail.dni.tests.support import Site, post, visit
+from ringtrail.dni.tests.support import TARGET, Site, post, visit
 from ringtrail.visits.actions import forget_local_first_sources
 from ringtrail.visits.buffer import buffer, flush_pending
 from ringtrail.visits.models import PageView, Session, Visitor
@@ -69,6 +69,14 @@ def test_without_redis_another_process_finds_the_first_touch_in_the_lease(site: 
     assert second["swaps"] == first["swaps"] and second["swaps"]
     flush_pending()
     assert Session.objects.get(session_id=first["session"]).source_id == site.paid.pk
+
+
+def test_a_lease_store_outage_answers_the_fallback_number(site: Site, settings: Any) -> None:
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
+    settings.DNI_LEASE_STORE = "redis"
+    answer = post(Client(), site, visit())
+    assert answer.status_code == 200
+    assert answer.json()["swaps"][TARGET]["number"] == site.wired.tracking.number
 
 
 def _ids(answer: dict[str, Any]) -> dict[str, str]:
