@@ -62,6 +62,16 @@ class Grant:
 
 
 @dataclass(frozen=True)
+class Gate:
+    """What a store that shares a server with the rate limits can do in the lease's round trip:
+    count these (counter, limit) hits, each kept ``counter_ttl`` seconds, and run ``command``."""
+
+    counters: tuple[tuple[str, int], ...]
+    counter_ttl: int
+    command: tuple[str | bytes | int | float, ...] = ()
+
+
+@dataclass(frozen=True)
 class Holder:
     session_id: str
     visitor_id: str

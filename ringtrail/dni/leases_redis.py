@@ -28,10 +28,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
+from typing import Any
 
 import redis
 
-from ringtrail.dni.leases import Grant, Holder, PoolPlan
+from ringtrail.dni.leases import Gate, Grant, Holder, PoolPlan
 from ringtrail.lib.redis_client import run_script
 from ringtrail.numbers.models import NumberState, TrackingNumber
 
@@ -62,13 +63,29 @@ local function extend(now, retention, pool, number, visitor_key, session_key, le
 end
 """
 
-ACQUIRE = (
-    _HELPERS
-    + """
+_ACQUIRE_ARGS = """
 -- ARGV: prefix pool visitor session account now hold cooldown recycle retention trim version
 local pool, visitor, session, account = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local now, hold, cooldown = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local recycle, retention, trim = ARGV[9] == '1', tonumber(ARGV[10]), tonumber(ARGV[11])
+"""
+
+_GATE = """
+-- ARGV after the acquisition's: counter-ttl n (counter limit)*n [command args...]
+-- Rate-limit counters are counted, then the command (remembering the first touch) runs, whatever
+-- the counts: what the two-step path does with one pipeline before its lease script.
+local ttl, limited, i = ARGV[13], false, 15
+for _ = 1, tonumber(ARGV[14]) do
+  local count = redis.call('INCR', ARGV[i])
+  redis.call('EXPIRE', ARGV[i], ttl)
+  if count > tonumber(ARGV[i + 1]) then limited = true end
+  i = i + 2
+end
+if #ARGV >= i then redis.call(unpack(ARGV, i, #ARGV)) end
+if limited then return {-2, 0} end
+"""
+
+_ACQUIRE_BODY = """
 local avail_key = P .. 'p:' .. pool .. ':avail'
 if redis.call('GET', P .. 'p:' .. pool .. ':ver') ~= ARGV[12] then return {-1, 0} end
 local ends_key = P .. 'p:' .. pool .. ':ends'
@@ -146,7 +163,10 @@ if n then return new_lease(n, 0) end
 if recycle then return recycle_oldest() end
 return nil
 """
-)
+
+ACQUIRE = _HELPERS + _ACQUIRE_ARGS + _ACQUIRE_BODY
+# The rate limits and the first touch in the same round trip as the lease (see ``acquire_gated``).
+GATED_ACQUIRE = _HELPERS + _ACQUIRE_ARGS + _GATE + _ACQUIRE_BODY
 
 SYNC = """
 -- ARGV: prefix pool version cooldown retention eligible...
@@ -232,6 +252,7 @@ class RedisLeaseStore:
     def __init__(self, client: redis.Redis, prefix: str = DEFAULT_PREFIX) -> None:
         self.prefix = prefix
         self._acquire = client.register_script(ACQUIRE)
+        self._gated_acquire = client.register_script(GATED_ACQUIRE)
         self._sync = client.register_script(SYNC)
         self._touch = client.register_script(TOUCH)
         self._holders = client.register_script(HOLDERS)
@@ -243,6 +264,34 @@ class RedisLeaseStore:
         return cls(redis.Redis.from_url(url), prefix)
 
     def acquire(self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant:
+        args, eligible, version = self._acquire_args(plan, visitor_id, session_id, now)
+        reply = run_script(self._client, self._acquire, args)
+        return self._granted(plan, reply, args, eligible, version)
+
+    def acquire_gated(
+        self,
+        plan: PoolPlan,
+        visitor_id: str,
+        session_id: str,
+        now: dt.datetime,
+        gate: Gate,
+    ) -> Grant | None:
+        """``acquire``, after counting the gate's rate-limit hits and running its command (remember
+        the first touch) in the same script: one round trip instead of two. None, and no lease,
+        when a counter is over its limit."""
+        args, eligible, version = self._acquire_args(plan, visitor_id, session_id, now)
+        gated: list[str | bytes | int | float] = [*args, gate.counter_ttl, len(gate.counters)]
+        for name, limit in gate.counters:
+            gated += [name, limit]
+        gated += gate.command
+        reply = run_script(self._client, self._gated_acquire, gated)
+        if reply and int(reply[0]) == -2:
+            return None
+        return self._granted(plan, reply, args, eligible, version)
+
+    def _acquire_args(
+        self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime
+    ) -> tuple[list[str | int], tuple[int, ...], str]:
         eligible = plan.eligible if plan.eligible is not None else _eligible(plan.pool_id)
         cooldown = plan.cooldown.total_seconds()
         version = _version(eligible, cooldown)
@@ -250,9 +299,15 @@ class RedisLeaseStore:
         args: list[str | int] = [self.prefix, plan.pool_id, visitor_id, session_id, plan.account_id]
         args += [repr(t) for t in times]
         args += [int(plan.recycle_oldest), RETENTION_SECONDS, HISTORY_TRIM_SECONDS, version]
-        reply = run_script(self._client, self._acquire, args)
+        return args, eligible, version
+
+    def _granted(
+        self, plan: PoolPlan, reply: Any, args: list[str | int], eligible: tuple[int, ...], version: str
+    ) -> Grant:
         if reply and int(reply[0]) == -1:
-            # The pool's numbers or cool-down changed since the availability set was built.
+            # The pool's numbers or cool-down changed since the availability set was built. The
+            # retry is ungated: a gated script counts its hits before it checks the version.
+            cooldown = plan.cooldown.total_seconds()
             self._sync(
                 args=[self.prefix, plan.pool_id, version, repr(cooldown), RETENTION_SECONDS, *eligible]
             )

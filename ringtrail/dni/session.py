@@ -19,7 +19,8 @@ from django.core.cache import cache
 
 from ringtrail.accounts.models import Account
 from ringtrail.dni.config import AccountConfig, formatted_number
-from ringtrail.dni.leases import Grant, PoolPlan, lease_store
+from ringtrail.dni.leases import Gate, Grant, PoolPlan, lease_store
+from ringtrail.dni.leases_redis import RedisLeaseStore
 from ringtrail.dni.requests import SessionRequest
 from ringtrail.lib import clock, ratelimit
 from ringtrail.lib.bots import is_bot
@@ -72,22 +73,16 @@ def handle(
     # first touch for the cookie window, unless this visit's source says last touch wins.
     new = not request.visitor
     sticky = not new and not (matched is not None and matched.last_touch_wins)
-    gate = _gate(config, caller, outcome.visitor, new, matched)
-    limited = not gate.allowed
-    source = _first_touch(config, outcome.visitor, matched, now, gate.first) if sticky else matched
+    step = None if sticky else _gate_and_lease(config, _hits(config, caller), outcome, new, matched, now)
+    if step is None:
+        step = _gate_then_lease(config, _hits(config, caller), outcome, new, sticky, matched, now)
+    source, grant = step.source, step.grant
     if source is None:
         visit_actions.record_visit(
             account, outcome.visitor, outcome.session, request, visit, None, None, False, now
         )
         return _dropped(account, outcome, Drop.NO_SOURCE)
-    pool = config.pools.get(source.pk)
-    if limited:
-        number_id = pool.fallback_number_id if pool else config.static_numbers.get(source.pk)
-        grant = Grant(number_id, overflow=pool is not None)
-        outcome.drop = Drop.RATE_LIMITED
-    else:
-        grant = assign_number(config, source, outcome.visitor, outcome.session, now)
-        outcome.drop = Drop.OVERFLOW if grant.overflow else None
+    outcome.drop = Drop.RATE_LIMITED if step.limited else (Drop.OVERFLOW if grant.overflow else None)
     visit_actions.record_visit(
         account,
         outcome.visitor,
@@ -96,10 +91,11 @@ def handle(
         visit,
         source,
         grant.tracking_number_id,
-        grant.overflow or limited,
+        grant.overflow or step.limited,
         now,
     )
     if grant.tracking_number_id is not None:
+        pool = config.pools.get(source.pk)
         outcome.swaps = swaps_for(config, request.targets, grant.tracking_number_id)
         outcome.ttl = pool.hold_minutes * 60 if pool else 0
     if outcome.drop is not None:
@@ -108,27 +104,94 @@ def handle(
 
 
 @dataclass(frozen=True)
-class Gate:
+class Step:
+    """What the gate and lease steps decided: the visit's source, the number, and whether a rate
+    limit sent it the fallback."""
+
+    source: Source | None
+    grant: Grant
+    limited: bool = False
+
+
+def _hits(config: AccountConfig, caller: Caller) -> ratelimit.Hits:
+    return [
+        ("dni-ip", caller.ip, settings.DNI_RATE_PER_IP_PER_MINUTE),
+        ("dni-key", config.account.public_key, settings.DNI_RATE_PER_KEY_PER_MINUTE),
+    ]
+
+
+def _gate_then_lease(
+    config: AccountConfig,
+    hits: ratelimit.Hits,
+    outcome: Outcome,
+    new: bool,
+    sticky: bool,
+    matched: Source | None,
+    now: dt.datetime,
+) -> Step:
+    gate = _gate(config, hits, outcome.visitor, new, matched)
+    source = _first_touch(config, outcome.visitor, matched, now, gate.first) if sticky else matched
+    if source is None:
+        return Step(None, Grant(None), not gate.allowed)
+    if not gate.allowed:
+        return Step(source, _limited_grant(config, source), limited=True)
+    return Step(source, assign_number(config, source, outcome.visitor, outcome.session, now))
+
+
+def _gate_and_lease(
+    config: AccountConfig,
+    hits: ratelimit.Hits,
+    outcome: Outcome,
+    new: bool,
+    matched: Source | None,
+    now: dt.datetime,
+) -> Step | None:
+    """The gate and the lease in one Redis round trip, when the rate limits and the leases share
+    a Redis and the source is known before asking (a new visitor, or a source whose last touch
+    wins); None when they cannot, and the two steps run one after the other."""
+    pool = config.pools.get(matched.pk) if matched is not None else None
+    store = lease_store()
+    if matched is None or pool is None or not settings.REDIS_URL or not isinstance(store, RedisLeaseStore):
+        return None
+    remember = visit_actions.remember_first_source_command(config.account, outcome.visitor, matched)
+    gate = Gate(ratelimit.counters(hits), ratelimit.COUNTER_TTL, tuple(remember) if new else ())
+    plan = PoolPlan.of(pool, eligible=config.eligible.get(pool.pk, ()))
+    try:
+        grant = store.acquire_gated(plan, outcome.visitor, outcome.session, now, gate)
+    except Exception:
+        log.exception("Redis unavailable; answering pool %s's fallback number", pool.pk)
+        return Step(matched, Grant(plan.fallback_number_id, overflow=True))
+    if grant is None:
+        return Step(matched, _limited_grant(config, matched), limited=True)
+    return Step(matched, grant)
+
+
+def _limited_grant(config: AccountConfig, source: Source) -> Grant:
+    pool = config.pools.get(source.pk)
+    number_id = pool.fallback_number_id if pool else config.static_numbers.get(source.pk)
+    return Grant(number_id, overflow=pool is not None)
+
+
+@dataclass(frozen=True)
+class GateAnswer:
     allowed: bool
     first: int | visit_actions.NotLookedUp | None = visit_actions.NOT_LOOKED_UP
 
 
-def _gate(config: AccountConfig, caller: Caller, visitor_id: str, new: bool, matched: Source | None) -> Gate:
+def _gate(
+    config: AccountConfig, hits: ratelimit.Hits, visitor_id: str, new: bool, matched: Source | None
+) -> GateAnswer:
     """The rate limits, and the first touch: remembered for a new visitor, read for a returning
     one whose first touch sticks (``matched`` is None then).
 
     With Redis they share one round trip: three separate ones were a fifth of the request.
     """
     account = config.account
-    hits = [
-        ("dni-ip", caller.ip, settings.DNI_RATE_PER_IP_PER_MINUTE),
-        ("dni-key", account.public_key, settings.DNI_RATE_PER_KEY_PER_MINUTE),
-    ]
     if not settings.REDIS_URL:
         allowed = ratelimit.allow_all(hits)
         if new:
             visit_actions.remember_first_source(account, visitor_id, matched)
-        return Gate(allowed)
+        return GateAnswer(allowed)
     commands = ratelimit.commands(hits)
     if new:
         commands.append(visit_actions.remember_first_source_command(account, visitor_id, matched))
@@ -138,11 +201,11 @@ def _gate(config: AccountConfig, caller: Caller, visitor_id: str, new: bool, mat
         replies = round_trip(client_for(settings.REDIS_URL), commands)
     except Exception:
         log.exception("Redis unavailable: allowing; first touches come from the database")
-        return Gate(True, None)
+        return GateAnswer(True, None)
     if new:
-        return Gate(ratelimit.allowed(replies, hits))
+        return GateAnswer(ratelimit.allowed(replies, hits))
     reply = replies[ratelimit.replies_for(hits)]
-    return Gate(ratelimit.allowed(replies, hits), None if reply is None else int(reply))
+    return GateAnswer(ratelimit.allowed(replies, hits), None if reply is None else int(reply))
 
 
 def _first_touch(

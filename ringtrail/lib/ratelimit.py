@@ -18,6 +18,7 @@ from ringtrail.lib.redis_client import Command, client_for, round_trip
 
 log = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
+COUNTER_TTL = WINDOW_SECONDS + 30
 
 
 def allow(scope: str, key: str, limit_per_minute: int) -> bool:
@@ -46,8 +47,14 @@ def commands(hits: Hits) -> list[Command]:
     round trip (``redis_client.round_trip``); ``allowed`` reads the first ``replies_for(hits)`` replies."""
     commands: list[Command] = []
     for name in _names(hits):
-        commands += [("INCR", name), ("EXPIRE", name, WINDOW_SECONDS + 30)]
+        commands += [("INCR", name), ("EXPIRE", name, COUNTER_TTL)]
     return commands
+
+
+def counters(hits: Hits) -> tuple[tuple[str, int], ...]:
+    """The hits' (counter, limit) pairs, for a Redis script that counts them itself; each counter
+    is kept ``COUNTER_TTL`` seconds, as ``commands`` keeps it."""
+    return tuple((name, limit) for name, (_, _, limit) in zip(_names(hits), hits, strict=True))
 
 
 def replies_for(hits: Hits) -> int:
@@ -68,7 +75,7 @@ def _count_in_cache(names: list[str]) -> list[int]:
     counters = caches["ratelimit"]
     counts = []
     for name in names:
-        if counters.add(name, 1, timeout=WINDOW_SECONDS + 30):
+        if counters.add(name, 1, timeout=COUNTER_TTL):
             counts.append(1)
             continue
         try:

@@ -61,7 +61,7 @@ def _pack(commands: Sequence[Command]) -> bytes:
     return b"".join([hiredis.pack_command(tuple(command)) for command in commands])  # type: ignore[arg-type]
 
 
-def run_script(client: redis.Redis, script: Script, args: Sequence[str | int | float]) -> Any:
+def run_script(client: redis.Redis, script: Script, args: Sequence[str | bytes | int | float]) -> Any:
     """EVALSHA a registered script (no keys: ours build them) in one round trip; loads it when
     this Redis has not seen it (a restart, a flush)."""
     command = ("EVALSHA", script.sha, 0, *args)

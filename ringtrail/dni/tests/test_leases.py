@@ -16,7 +16,7 @@ import pytest
 import redis
 from django.db import connection
 
-from ringtrail.dni.leases import LeaseStore, PoolPlan, SqlLeaseStore, lease_store
+from ringtrail.dni.leases import Gate, LeaseStore, PoolPlan, SqlLeaseStore, lease_store
 from ringtrail.dni.leases_redis import RedisLeaseStore
 from ringtrail.dni.models import Lease, Pool
 from ringtrail.numbers.models import TrackingNumber
@@ -232,6 +232,38 @@ def test_redis_keys_expire_but_outlive_the_lease(pool_of: Callable) -> None:
         keys = list(client.scan_iter(match=f"{redis_store.prefix}*"))
         ttls = {key: client.ttl(key) for key in keys if not key.endswith(b"lease:seq")}
         assert ttls and all(ttl >= 15 * 60 for ttl in ttls.values()), ttls
+        client.close()
+
+
+def test_a_gated_acquisition_counts_limits_and_remembers_in_the_same_script(pool_of: Callable) -> None:
+    plan, numbers, _ = pool_of(3)
+    for store in _redis_store():
+        assert isinstance(store, RedisLeaseStore)
+        client = redis.Redis.from_url(REDIS_URL)
+        ip, first = f"{store.prefix}rl:ip", f"{store.prefix}first:v1"
+        gate = Gate(((ip, 2),), 90, ("SET", first, 7, "EX", 600))
+        granted = store.acquire_gated(plan, "v1", "s1", T0, gate)
+        assert granted is not None and granted.tracking_number_id in {n.pk for n in numbers}
+        assert client.get(first) == b"7" and 0 < client.ttl(ip) <= 90
+        assert store.acquire_gated(plan, "v2", "s2", T0, Gate(((ip, 2),), 90)) is not None
+        assert store.acquire_gated(plan, "v3", "s3", T0, Gate(((ip, 2),), 90)) is None  # third hit: limited
+        assert store.live_count(plan.pool_id, T0 + MIN) == 2  # and no lease for it
+        assert int(client.get(ip) or 0) == 3
+        client.close()
+
+
+def test_a_gated_retry_after_a_pool_change_counts_once(pool_of: Callable) -> None:
+    plan, numbers, _ = pool_of(3)
+    for store in _redis_store():
+        assert isinstance(store, RedisLeaseStore)
+        client = redis.Redis.from_url(REDIS_URL)
+        ip = f"{store.prefix}rl:ip"
+        store.acquire(plan, "v0", "s0", T0)
+        # One number leaves the pool: the availability set's version no longer matches.
+        changed = PoolPlan.of(Pool.objects.get(pk=plan.pool_id), eligible=tuple(n.pk for n in numbers[:2]))
+        granted = store.acquire_gated(changed, "v1", "s1", T0, Gate(((ip, 5),), 90))
+        assert granted is not None and granted.tracking_number_id in {n.pk for n in numbers[:2]}
+        assert int(client.get(ip) or 0) == 1
         client.close()
 
 

@@ -1,0 +1,108 @@
+"""With the rate limits and the leases in one Redis, a new visitor's gate and lease are one round
+trip; what the two-step path guarantees still holds: floods get the fallback, first touches stick."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+from django.test import Client
+
+from ringtrail.dni import leases
+from ringtrail.dni.leases_redis import RedisLeaseStore
+from ringtrail.dni.session import drop_counts
+from ringtrail.dni.tests.support import TARGET, Site, post, visit
+from ringtrail.lib import clock, redis_client
+from ringtrail.visits.actions import forget_local_first_sources
+
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def redis_store(settings: Any) -> Iterator[RedisLeaseStore]:
+    """Rate limits, first touches and leases in the same Redis; leases under a prefix of their own
+    (pool ids repeat across test databases)."""
+    settings.REDIS_URL, settings.DNI_LEASE_STORE = REDIS_URL, "redis"
+    settings.DNI_RECORD_FLUSH_SECONDS = 30  # nothing reaches the database during the test
+    client = redis.Redis.from_url(REDIS_URL)
+    store = RedisLeaseStore(client, f"rt-test:{uuid.uuid4().hex}:")
+    leases._stores[("redis", REDIS_URL)] = store
+    try:
+        yield store
+    finally:
+        leases._stores.pop(("redis", REDIS_URL), None)
+        keys = list(client.scan_iter(match=f"{store.prefix}*", count=500))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+@pytest.fixture
+def count_round_trips(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
+    sent: list[int] = []
+    real = redis_client.round_trip
+
+    def counted(client: redis.Redis, commands: Any) -> list[Any]:
+        sent.append(len(commands))
+        return real(client, commands)
+
+    monkeypatch.setattr(redis_client, "round_trip", counted)
+    monkeypatch.setattr("ringtrail.dni.session.round_trip", counted)
+    return lambda: len(sent)
+
+
+def test_a_new_visitor_costs_one_round_trip(
+    site: Site, redis_store: RedisLeaseStore, count_round_trips: Callable[[], int]
+) -> None:
+    client = Client(REMOTE_ADDR=_fresh_ip())
+    post(client, site, visit())  # loads the script into Redis
+    before = count_round_trips()
+    answer = post(client, site, visit()).json()
+    assert count_round_trips() - before == 1
+    assert answer["swaps"][TARGET]["number"] in {n.number for n in site.numbers}
+
+
+def test_the_first_touch_sticks_from_redis(site: Site, redis_store: RedisLeaseStore) -> None:
+    client = Client(REMOTE_ADDR=_fresh_ip())
+    first = post(client, site, visit()).json()
+    forget_local_first_sources()
+    redis_store.visitor_pool = lambda *args: None  # type: ignore[method-assign]  # not the lease fallback
+    inner = {"visitor": first["visitor"], "session": first["session"]}
+    second = post(client, site, visit("https://acme.test/pricing", referrer="https://acme.test/", **inner))
+    assert second.json()["swaps"] == first["swaps"]
+
+
+def test_a_flood_gets_the_fallback_and_takes_no_number(
+    site: Site, redis_store: RedisLeaseStore, settings: Any
+) -> None:
+    settings.DNI_RATE_PER_IP_PER_MINUTE = 1
+    client = Client(REMOTE_ADDR=_fresh_ip())
+    before = drop_counts(site.wired.account)
+    answers = [post(client, site, visit()) for _ in range(3)]
+    assert all(answer.status_code == 200 for answer in answers)
+    numbers = [answer.json()["swaps"][TARGET]["number"] for answer in answers]
+    assert numbers[0] in {n.number for n in site.numbers}
+    assert numbers[1:] == [site.wired.tracking.number] * 2
+    assert redis_store.live_count(site.pool.pk, clock.now()) == 1
+    after = drop_counts(site.wired.account)
+    assert after["rate_limited"] - before["rate_limited"] == 2
+
+
+def test_redis_down_answers_the_fallback(site: Site, settings: Any) -> None:
+    dead = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
+    settings.REDIS_URL, settings.DNI_LEASE_STORE = dead, "redis"
+    answer = post(Client(), site, visit())
+    assert (
+        answer.status_code == 200 and answer.json()["swaps"][TARGET]["number"] == site.wired.tracking.number
+    )
+
+
+def _fresh_ip() -> str:
+    # Rate-limit counters live for a minute in the shared Redis: each test counts from zero.
+    return "10." + ".".join(str(secrets.randbelow(250)) for _ in range(3))
