@@ -2,7 +2,9 @@
 
 Each step may stop the pipeline with a typed ``Drop`` reason, which is counted; a dropped request
 still gets a well-formed answer (the original numbers, or the fallback), never an error on the
-customer's page.
+customer's page. When the rate limits and the leases share a Redis and the source is known up
+front, the gate's Redis work runs inside the lease script (one round trip, ``_gate_and_lease``); the
+steps, their order and their drops are the same.
 """
 
 from __future__ import annotations
@@ -73,7 +75,10 @@ def handle(
     # first touch for the cookie window, unless this visit's source says last touch wins.
     new = not request.visitor
     sticky = not new and not (matched is not None and matched.last_touch_wins)
-    step = None if sticky else _gate_and_lease(config, _hits(config, caller), outcome, new, matched, now)
+    known = _source_known_here(config, outcome.visitor, matched, sticky)
+    step = None
+    if known is not visit_actions.NOT_LOOKED_UP:
+        step = _gate_and_lease(config, _hits(config, caller), outcome, new, known, now)
     if step is None:
         step = _gate_then_lease(config, _hits(config, caller), outcome, new, sticky, matched, now)
     source, grant = step.source, step.grant
@@ -120,6 +125,19 @@ def _hits(config: AccountConfig, caller: Caller) -> ratelimit.Hits:
     ]
 
 
+def _source_known_here(
+    config: AccountConfig, visitor_id: str, matched: Source | None, sticky: bool
+) -> Source | visit_actions.NotLookedUp | None:
+    """The visit's source when this process knows it before asking Redis: the matched one unless
+    the first touch sticks, else the first touch if this process remembers it."""
+    if not sticky:
+        return matched
+    first = visit_actions.first_source_here(config.account, visitor_id)
+    if first is visit_actions.NOT_LOOKED_UP:
+        return first
+    return config.source(first) or matched
+
+
 def _gate_then_lease(
     config: AccountConfig,
     hits: ratelimit.Hits,
@@ -143,27 +161,30 @@ def _gate_and_lease(
     hits: ratelimit.Hits,
     outcome: Outcome,
     new: bool,
-    matched: Source | None,
+    source: Source | None,
     now: dt.datetime,
 ) -> Step | None:
     """The gate and the lease in one Redis round trip, when the rate limits and the leases share
-    a Redis and the source is known before asking (a new visitor, or a source whose last touch
-    wins); None when they cannot, and the two steps run one after the other."""
-    pool = config.pools.get(matched.pk) if matched is not None else None
+    a Redis and the source is known before asking (``_source_known_here``); None when they
+    cannot, and the two steps run one after the other."""
+    pool = config.pools.get(source.pk) if source is not None else None
     store = lease_store()
-    if matched is None or pool is None or not settings.REDIS_URL or not isinstance(store, RedisLeaseStore):
+    if source is None or pool is None or not settings.REDIS_URL or not isinstance(store, RedisLeaseStore):
         return None
-    remember = visit_actions.remember_first_source_command(config.account, outcome.visitor, matched)
-    gate = Gate(ratelimit.counters(hits), ratelimit.COUNTER_TTL, tuple(remember) if new else ())
+    remember: tuple[str | bytes | int | float, ...] = ()
+    if new:
+        remember = tuple(visit_actions.remember_first_source_command(config.account, outcome.visitor, source))
+        visit_actions.remember_here(config.account, outcome.visitor, source.pk)
+    gate = Gate(ratelimit.counters(hits), ratelimit.COUNTER_TTL, remember)
     plan = PoolPlan.of(pool, eligible=config.eligible.get(pool.pk, ()))
     try:
         grant = store.acquire_gated(plan, outcome.visitor, outcome.session, now, gate)
     except Exception:
         log.exception("Redis unavailable; answering pool %s's fallback number", pool.pk)
-        return Step(matched, Grant(plan.fallback_number_id, overflow=True))
+        return Step(source, Grant(plan.fallback_number_id, overflow=True))
     if grant is None:
-        return Step(matched, _limited_grant(config, matched), limited=True)
-    return Step(matched, grant)
+        return Step(source, _limited_grant(config, source), limited=True)
+    return Step(source, grant)
 
 
 def _limited_grant(config: AccountConfig, source: Source) -> Grant:
@@ -203,8 +224,11 @@ def _gate(
         log.exception("Redis unavailable: allowing; first touches come from the database")
         return GateAnswer(True, None)
     if new:
+        visit_actions.remember_here(account, visitor_id, matched.pk if matched else 0)
         return GateAnswer(ratelimit.allowed(replies, hits))
     reply = replies[ratelimit.replies_for(hits)]
+    if reply is not None:
+        visit_actions.remember_here(account, visitor_id, int(reply))
     return GateAnswer(ratelimit.allowed(replies, hits), None if reply is None else int(reply))
 
 

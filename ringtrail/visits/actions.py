@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import enum
 import logging
+import time
 from typing import Any
 
 from django.conf import settings
@@ -22,9 +23,11 @@ from ringtrail.visits.buffer import Heartbeat, Hit, PageHit, buffer
 from ringtrail.visits.models import PageView, Session, Visitor
 
 log = logging.getLogger(__name__)
-# Without Redis: the latest new visitors' first-touch sources, in this process only (oldest evicted).
+# The latest first-touch sources this process saw, each with the moment it expires (oldest evicted).
+# Without Redis, the only copy until the buffer is written; with Redis, what spares a returning
+# visitor served by the same process the round trip that reads it.
 LOCAL_FIRST_SOURCES = 100_000
-_recent_first_sources: dict[str, int] = {}
+_recent_first_sources: dict[str, tuple[int, float]] = {}
 
 
 def touch_of(visit: Visit, source: Source | None, request: SessionRequest) -> dict[str, Any]:
@@ -209,16 +212,34 @@ def remember_first_source(account: Account, visitor_id: str, source: Source | No
     find the visitor yet.
     """
     key, value = _first_source_key(account.pk, visitor_id), source.pk if source else 0
+    remember_here(account, visitor_id, value)
     if not settings.REDIS_URL:
-        _recent_first_sources[key] = value
-        if len(_recent_first_sources) > LOCAL_FIRST_SOURCES:
-            with contextlib.suppress(RuntimeError, StopIteration):  # another thread changed it meanwhile
-                _recent_first_sources.pop(next(iter(_recent_first_sources)), None)
         return
     try:
         client_for(settings.REDIS_URL).set(key, value, ex=account.cookie_window_days * 86400)
     except Exception:
         log.exception("Redis unavailable; the visitor's first touch will be read from the database")
+
+
+def remember_here(account: Account, visitor_id: str, source_id: int) -> None:
+    """Keep a first-touch source (0: none) in this process for the cookie window."""
+    key = _first_source_key(account.pk, visitor_id)
+    _recent_first_sources[key] = (source_id, time.time() + account.cookie_window_days * 86400)
+    if len(_recent_first_sources) > LOCAL_FIRST_SOURCES:
+        with contextlib.suppress(RuntimeError, StopIteration):  # another thread changed it meanwhile
+            _recent_first_sources.pop(next(iter(_recent_first_sources)), None)
+
+
+def first_source_here(account: Account, visitor_id: str) -> int | NotLookedUp:
+    """The first-touch source (0: none) this process remembers for the visitor, if it does."""
+    return _local_first_source(_first_source_key(account.pk, visitor_id))
+
+
+def _local_first_source(key: str) -> int | NotLookedUp:
+    found = _recent_first_sources.get(key)
+    if found is None or found[1] < time.time():
+        return NOT_LOOKED_UP
+    return found[0]
 
 
 def remember_first_source_command(account: Account, visitor_id: str, source: Source | None) -> Command:
@@ -268,7 +289,8 @@ def _cached_first_source(key: str) -> int | None:
         if settings.REDIS_URL:
             reply = client_for(settings.REDIS_URL).get(key)
             return reply if reply is None else int(reply)
-        return _recent_first_sources.get(key)
+        local = _local_first_source(key)
+        return None if local is NOT_LOOKED_UP else local
     except Exception:
         return None
 

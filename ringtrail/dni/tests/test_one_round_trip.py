@@ -68,6 +68,18 @@ def test_a_new_visitor_costs_one_round_trip(
     assert answer["swaps"][TARGET]["number"] in {n.number for n in site.numbers}
 
 
+def test_a_returning_visitor_this_process_remembers_costs_one_round_trip(
+    site: Site, redis_store: RedisLeaseStore, count_round_trips: Callable[[], int]
+) -> None:
+    client = Client(REMOTE_ADDR=_fresh_ip())
+    first = post(client, site, visit()).json()
+    before = count_round_trips()
+    inner = {"visitor": first["visitor"], "session": first["session"]}
+    second = post(client, site, visit("https://acme.test/pricing", referrer="https://acme.test/", **inner))
+    assert count_round_trips() - before == 1
+    assert second.json()["swaps"] == first["swaps"]
+
+
 def test_the_first_touch_sticks_from_redis(site: Site, redis_store: RedisLeaseStore) -> None:
     client = Client(REMOTE_ADDR=_fresh_ip())
     first = post(client, site, visit()).json()
