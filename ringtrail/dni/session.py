@@ -75,12 +75,12 @@ def handle(
     # first touch for the cookie window, unless this visit's source says last touch wins.
     new = not request.visitor
     sticky = not new and not (matched is not None and matched.last_touch_wins)
-    known = _source_known_here(config, outcome.visitor, matched, sticky)
+    hits, known = _hits(config, caller), _source_known_here(config, outcome.visitor, matched, sticky)
     step = None
     if known is not visit_actions.NOT_LOOKED_UP:
-        step = _gate_and_lease(config, _hits(config, caller), outcome, new, known, now)
+        step = _gate_and_lease(config, hits, outcome, new, known, now)
     if step is None:
-        step = _gate_then_lease(config, _hits(config, caller), outcome, new, sticky, matched, now)
+        step = _gate_then_lease(config, hits, outcome, new, sticky, matched, now)
     source, grant = step.source, step.grant
     if source is None:
         visit_actions.record_visit(
