@@ -26,7 +26,9 @@ def next_local(weekday: int, hour: int) -> dt.datetime:
     today = dt.datetime.now(ZONE)
     days = (weekday - today.weekday()) % 7
     moment = (today + dt.timedelta(days=days)).replace(hour=hour, minute=30, second=0, microsecond=0)
-    return moment if moment > today + dt.timedelta(minutes=5) else moment + dt.timedelta(days=7)
+    # No margin before the next occurrence: a week plus a margin is past the simulated clock's
+    # limit (±7 days), and the call is over long before the hour is.
+    return moment if moment > today else moment + dt.timedelta(days=7)
 
 
 def at(bench: Bench, settings: Any, moment: dt.datetime) -> None:
