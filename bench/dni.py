@@ -144,7 +144,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--duration", type=float, help="measured seconds per phase (default 10, smoke 1.5)")
     parser.add_argument("--warmup", type=float, help="uncounted seconds per phase (default 1, smoke 0.5)")
     parser.add_argument("--max-requests", type=int, help="cap per bare/returning phase (default 60000)")
-    parser.add_argument("--pool-size", type=int, help="pool numbers (default 2500, smoke 500)")
+    parser.add_argument("--pool-size", type=int, help="pool numbers (default 20000, smoke 500)")
     parser.add_argument("--store", choices=sorted(STORES), help="lease store(s) (default both, smoke sql)")
     parser.add_argument(
         "--workers", type=int, default=int(os.environ.get("WEB_WORKERS", os.cpu_count() or 2))
@@ -163,7 +163,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         duration=pick(args.duration, 10.0, 1.5),
         warmup=pick(args.warmup, 1.0, 0.5),
         max_requests=pick(args.max_requests, 60_000, 6_000),
-        pool_size=pick(args.pool_size, 2_500, 500),
+        pool_size=pick(args.pool_size, 20_000, 500),  # enough new visitors for the whole phase
         stores=STORES[pick(args.store, "both", "sql")],
         workers=args.workers,
         threads=args.threads,
