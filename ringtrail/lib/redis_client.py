@@ -7,7 +7,9 @@ Clients are thread-safe (each command borrows a pooled connection).
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,14 +48,31 @@ def round_trip(client: redis.Redis, commands: Sequence[Command]) -> list[Any]:
 
 
 def _thread_connection(client: redis.Redis) -> Any:
-    local = client.__dict__.get("_ringtrail_threads")
+    local = client.__dict__.get(_THREADS)
     if local is None:
-        local = client.__dict__.setdefault("_ringtrail_threads", threading.local())
+        local = client.__dict__.setdefault(_THREADS, threading.local())
+        _with_thread_connections.add(client)
     connection = getattr(local, "connection", None)
     if connection is None:
         pool = client.connection_pool
         connection = local.connection = pool.connection_class(**pool.connection_kwargs)
     return connection
+
+
+_THREADS = "_ringtrail_threads"
+_with_thread_connections: weakref.WeakSet[redis.Redis] = weakref.WeakSet()
+
+
+def _forget_thread_connections() -> None:
+    # A forked child must not talk on its parent's sockets: it opens its own on first use. Dropping
+    # the inherited ones closes only the child's copies (redis-py shuts a socket down only in the
+    # process that opened it).
+    for client in list(_with_thread_connections):
+        client.__dict__.pop(_THREADS, None)
+    _with_thread_connections.clear()
+
+
+os.register_at_fork(after_in_child=_forget_thread_connections)
 
 
 def _pack(commands: Sequence[Command]) -> bytes:

@@ -79,3 +79,19 @@ def test_each_thread_uses_its_own_connection(client: redis.Redis, key: str) -> N
     for thread in threads:
         thread.join()
     assert len(set(ids)) == 3
+
+
+def test_a_forked_child_opens_its_own_connection(client: redis.Redis) -> None:
+    parent = round_trip(client, [("CLIENT", "ID")])[0]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its connection's id, then leave without pytest's teardown
+        try:
+            os.write(write, str(round_trip(client, [("CLIENT", "ID")])[0]).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    child = int(os.read(read, 64) or b"0")
+    os.waitpid(pid, 0)
+    assert child and child != parent
+    assert round_trip(client, [("CLIENT", "ID")]) == [parent]  # the parent's connection still works
