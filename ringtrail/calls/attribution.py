@@ -57,7 +57,8 @@ def attribute(route: RouteSnapshot | None, account_id: int, caller: str, at: dt.
 
 
 def _session(account_id: int, session_id: str) -> Session | None:
-    return Session.objects.filter(account_id=account_id, session_id=session_id).first()
+    sessions = Session.objects.filter(account_id=account_id, session_id=session_id)
+    return sessions.select_related("account").first()  # first_touch_of reads its cookie window
 
 
 def _earlier_visit_of(account_id: int, caller: str) -> Session | None:
@@ -65,7 +66,7 @@ def _earlier_visit_of(account_id: int, caller: str) -> Session | None:
         return None
     call = (
         Call.objects.filter(account_id=account_id, customer_phone_number=caller, visit_session__isnull=False)
-        .select_related("visit_session")
+        .select_related("visit_session__account")
         .order_by("-start_time")
         .first()
     )
@@ -93,5 +94,28 @@ def touch_of(session: Session) -> dict[str, Any]:
 
 
 def first_touch_of(session: Session) -> dict[str, Any]:
-    visitor = Visitor.objects.filter(account_id=session.account_id, visitor_id=session.visitor_id).first()
-    return dict(visitor.first_touch) if visitor else {}
+    """The visitor's first touch as it stood for this visit: the one recorded on its first visit
+    while that is within the account's cookie window; past the window, its earliest visit within
+    it (the visitor row keeps its first touch forever, so the window is applied here)."""
+    since = session.started_at - dt.timedelta(days=session.account.cookie_window_days)
+    mine = {"account_id": session.account_id, "visitor_id": session.visitor_id}
+    visitor = Visitor.objects.filter(**mine, first_seen_at__gte=since).first()
+    if visitor is not None:
+        return dict(visitor.first_touch)
+    earliest = Session.objects.filter(**mine, started_at__gte=since).order_by("started_at", "pk").first()
+    return _touch_as_first(earliest or session)
+
+
+def _touch_as_first(session: Session) -> dict[str, Any]:
+    """A session's touch in the shape first touches are recorded in (``visits.actions.touch_of``)."""
+    return {
+        "landing_url": session.landing_url,
+        "referrer": session.referrer,
+        "utm": dict(session.utm),
+        "click_ids": dict(session.click_ids),
+        "source_id": session.source_id,
+        "source_name": session.source_name,
+        "medium": session.medium,
+        "ga_client_id": session.ga_client_id,
+        "ga_session_id": session.ga_session_id,
+    }

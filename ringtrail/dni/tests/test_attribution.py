@@ -13,6 +13,8 @@ from ringtrail.carriers.twilio.tests.helpers import signed_post, voice_params
 from ringtrail.dni.models import Lease
 from ringtrail.dni.tests.support import TARGET, Site, post, visit
 from ringtrail.testing import WiredAccount
+from ringtrail.visits.actions import forget_local_first_sources
+from ringtrail.visits.models import Session, Visitor
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +37,22 @@ def test_call_during_the_visit_is_exact_with_the_touch(client: Client, site: Sit
     assert result.touch["click_ids"] == {"gclid": "G1"} and result.touch["utm"]["utm_campaign"] == "spring"
     assert result.touch["ga_client_id"] == "123.456" and result.first_touch["click_ids"] == {"gclid": "G1"}
     assert result.source == site.paid
+
+
+def test_a_first_touch_older_than_the_cookie_window_gives_way(client: Client, site: Site) -> None:
+    first = post(client, site, visit()).json()
+    # Forty days pass (the window is 30): the first visit's rows age, its lease is long over.
+    aged = timezone.now() - dt.timedelta(days=40)
+    Visitor.objects.filter(visitor_id=first["visitor"]).update(first_seen_at=aged)
+    Session.objects.filter(session_id=first["session"]).update(started_at=aged, last_seen_at=aged)
+    Lease.objects.update(ends_at=aged)
+    forget_local_first_sources()
+    again = visit("https://acme.test/?gclid=G2&utm_campaign=autumn", visitor=first["visitor"])
+    shown = post(client, site, again).json()
+    result = call(client, site, shown["swaps"][TARGET]["number"], "CA" + "e" * 32)
+    assert result.visit_session is not None and result.visit_session.session_id == shown["session"]
+    assert result.first_touch["click_ids"] == {"gclid": "G2"}
+    assert result.first_touch["utm"] == {"utm_campaign": "autumn"}
 
 
 def test_late_repeat_caller_is_found_by_caller_history(client: Client, site: Site) -> None:
