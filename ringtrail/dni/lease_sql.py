@@ -39,9 +39,15 @@ def _statements(vendor: str) -> dict[str, str]:
             f" WHERE l.{l_pool} = %s AND l.{visitor} = %s AND l.{l_ends} > %s"
             f" AND n.{n_pool} = %s AND n.{n_state} = %s ORDER BY l.{l_ends} DESC LIMIT 1"
         ),
+        # Never-leased numbers first (in id order), then the one released longest ago. Two bounded
+        # index probes: "IS NULL OR <= t" in one WHERE scanned the pool's whole index whenever no
+        # number was free, so an exhausted pool cost every new visitor a scan of the pool.
         "free": (
-            f"SELECT id FROM {number} WHERE {n_pool} = %s AND {n_state} = %s"  # noqa: S608
-            f" AND ({n_ends} IS NULL OR {n_ends} <= %s) ORDER BY {n_ends} ASC NULLS FIRST, id LIMIT 1"
+            f"SELECT id FROM (SELECT id, 0 AS k FROM (SELECT id FROM {number}"  # noqa: S608
+            f" WHERE {n_pool} = %s AND {n_ends} IS NULL AND {n_state} = %s ORDER BY id LIMIT 1) fresh"
+            f" UNION ALL SELECT id, 1 AS k FROM (SELECT id FROM {number}"
+            f" WHERE {n_pool} = %s AND {n_ends} <= %s AND {n_state} = %s"
+            f" ORDER BY {n_ends}, id LIMIT 1) cooled) free ORDER BY k LIMIT 1"
         ),
         "end_lease": f"UPDATE {lease} SET {l_ends} = %s WHERE id = %s",  # noqa: S608
         "extend_lease": f"UPDATE {lease} SET {seen} = %s, {l_ends} = %s WHERE id = %s",  # noqa: S608
@@ -72,7 +78,8 @@ def sticky_lease(pool_id: int, visitor_id: str, now: dt.datetime) -> tuple[int, 
 
 def free_number(pool_id: int, cooled_since: dt.datetime) -> int | None:
     """The active number whose last lease ended longest ago, never-leased numbers first."""
-    row = _run("free", [pool_id, NumberState.ACTIVE.value, _at(cooled_since)])
+    active = NumberState.ACTIVE.value
+    row = _run("free", [pool_id, active, pool_id, _at(cooled_since), active])
     return None if row is None else int(row[0])
 
 

@@ -45,7 +45,8 @@ class Lease(models.Model):
         indexes = [
             models.Index(fields=["pool", "ends_at"]),
             models.Index(fields=["tracking_number", "started_at"]),
-            models.Index(fields=["pool", "visitor_id"]),
+            # Stickiness: the visitor's latest live lease in a pool is one index probe.
+            models.Index(fields=["pool", "visitor_id", "ends_at"], name="lease_pool_visitor_ends"),
         ]
 
     def __str__(self) -> str:

@@ -16,6 +16,7 @@ import pytest
 import redis
 from django.db import connection
 
+from ringtrail.dni import lease_sql
 from ringtrail.dni.leases import Gate, LeaseStore, PoolPlan, SqlLeaseStore, lease_store
 from ringtrail.dni.leases_redis import RedisLeaseStore
 from ringtrail.dni.models import Lease, Pool
@@ -273,3 +274,23 @@ def test_lease_store_follows_the_setting(settings: Any) -> None:
     assert lease_store() is lease_store()
     settings.DNI_LEASE_STORE, settings.REDIS_URL = "redis", REDIS_URL
     assert isinstance(lease_store(), RedisLeaseStore)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query plans")
+def test_acquisition_statements_probe_indexes_not_scan_the_pool(db: None) -> None:
+    # An exhausted pool made the free-number query walk the pool's whole index on every new
+    # visitor, and the sticky query picked the (pool, ends) index over the visitor's own.
+    statements = lease_sql._statements("sqlite")
+    now = connection.ops.adapt_datetimefield_value(T0)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN QUERY PLAN " + statements["free"].replace("%s", "?"), [1, "active", 1, now, "active"]
+        )
+        free_plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+        cursor.execute(
+            "EXPLAIN QUERY PLAN " + statements["sticky"].replace("%s", "?"), [1, "v", now, 1, "active"]
+        )
+        sticky_plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "lease_ends_at=?" in free_plan and "lease_ends_at<?" in free_plan, free_plan
+    assert "SCAN numbers_trackingnumber" not in free_plan
+    assert "lease_pool_visitor_ends (pool_id=? AND visitor_id=? AND ends_at>?)" in sticky_plan, sticky_plan
