@@ -30,9 +30,13 @@ class Pool(models.Model):
 class Lease(models.Model):
     """A visitor session's hold on a pool number, from ``started_at`` until ``ends_at``."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
-    pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="leases")
-    tracking_number = models.ForeignKey(TrackingNumber, on_delete=models.CASCADE, related_name="leases")
+    # Every index is written by each new visitor's lease; the composite indexes below lead with
+    # these keys, so none needs an index of its own.
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="leases", db_index=False)
+    tracking_number = models.ForeignKey(
+        TrackingNumber, on_delete=models.CASCADE, related_name="leases", db_index=False
+    )
     visitor_id = models.CharField(max_length=64)
     session_id = models.CharField(max_length=64)
     started_at = models.DateTimeField()
@@ -47,6 +51,8 @@ class Lease(models.Model):
             models.Index(fields=["tracking_number", "started_at"]),
             # Stickiness: the visitor's latest live lease in a pool is one index probe.
             models.Index(fields=["pool", "visitor_id", "ends_at"], name="lease_pool_visitor_ends"),
+            # Heartbeats find the session's leases (the account index scanned all of its leases).
+            models.Index(fields=["account", "session_id"], name="lease_account_session"),
         ]
 
     def __str__(self) -> str:
