@@ -49,6 +49,19 @@ def _statements(vendor: str) -> dict[str, str]:
             f" WHERE {n_pool} = %s AND {n_ends} <= %s AND {n_state} = %s"
             f" ORDER BY {n_ends}, id LIMIT 1) cooled) free ORDER BY k LIMIT 1"
         ),
+        # Claiming sets the number's lease end in the statement that picks it. On PostgreSQL the
+        # pick skips rows other transactions hold, so concurrent visitors of one pool take
+        # different numbers without queueing on the pool; never-leased numbers are tried first.
+        "claim_fresh": (
+            f"UPDATE {number} SET {n_ends} = %s WHERE id = (SELECT id FROM {number}"  # noqa: S608
+            f" WHERE {n_pool} = %s AND {n_ends} IS NULL AND {n_state} = %s ORDER BY id LIMIT 1"
+            f" FOR UPDATE SKIP LOCKED) RETURNING id"
+        ),
+        "claim_cooled": (
+            f"UPDATE {number} SET {n_ends} = %s WHERE id = (SELECT id FROM {number}"  # noqa: S608
+            f" WHERE {n_pool} = %s AND {n_ends} <= %s AND {n_state} = %s ORDER BY {n_ends}, id LIMIT 1"
+            f" FOR UPDATE SKIP LOCKED) RETURNING id"
+        ),
         "end_lease": f"UPDATE {lease} SET {l_ends} = %s WHERE id = %s",  # noqa: S608
         "extend_lease": f"UPDATE {lease} SET {seen} = %s, {l_ends} = %s WHERE id = %s",  # noqa: S608
         "mark_number": f"UPDATE {number} SET {n_ends} = %s WHERE id = %s",  # noqa: S608
@@ -80,6 +93,22 @@ def free_number(pool_id: int, cooled_since: dt.datetime) -> int | None:
     """The active number whose last lease ended longest ago, never-leased numbers first."""
     active = NumberState.ACTIVE.value
     row = _run("free", [pool_id, active, pool_id, _at(cooled_since), active])
+    return None if row is None else int(row[0])
+
+
+def claim_free_number(pool_id: int, cooled_since: dt.datetime, ends: dt.datetime) -> int | None:
+    """Take the number ``free_number`` would answer, marking it leased until ``ends``; None when
+    none is free. Only PostgreSQL runs acquisitions of one pool side by side; SQLite's write
+    transaction is serial, so there the pick and the mark are two plain statements."""
+    if connection.vendor != "postgresql":
+        number_id = free_number(pool_id, cooled_since)
+        if number_id is not None:
+            mark_number(number_id, ends)
+        return number_id
+    active = NumberState.ACTIVE.value
+    row = _run("claim_fresh", [_at(ends), pool_id, active])
+    if row is None:
+        row = _run("claim_cooled", [_at(ends), pool_id, _at(cooled_since), active])
     return None if row is None else int(row[0])
 
 

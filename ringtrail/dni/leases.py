@@ -98,21 +98,24 @@ class LeaseStore(Protocol):
 
 
 class SqlLeaseStore:
-    """Leases as rows; one transaction per acquisition, serialised per pool by a row lock
-    (PostgreSQL ``SELECT … FOR UPDATE``; SQLite's write transactions are serial anyway)."""
+    """Leases as rows; one transaction per acquisition. A number is claimed by the statement that
+    picks it (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so acquisitions in one pool run side by
+    side; SQLite's write transactions are serial anyway). Recycling, which takes a live lease's
+    number, still holds the pool's row lock."""
 
     def acquire(self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant:
         # SQLite serialises the transaction anyway; the gate makes concurrent ones queue, not sleep.
         with write_gate(), transaction.atomic():
-            lease_sql.lock_pool(plan.pool_id)
             kept = self._sticky(plan, visitor_id, session_id, now)
             if kept is not None:
                 return kept
-            number_id = self._free_number(plan, now)
+            number_id = lease_sql.claim_free_number(plan.pool_id, now - plan.cooldown, now + plan.hold)
             if number_id is not None:
-                self._lease(plan, number_id, visitor_id, session_id, now, recycled=False)
+                self._lease(plan, number_id, visitor_id, session_id, now, recycled=False, mark=False)
                 return Grant(number_id)
             if plan.recycle_oldest:
+                # Taking a live lease's number: one recycler per pool at a time (PostgreSQL).
+                lease_sql.lock_pool(plan.pool_id)
                 recycled = self._recycle(plan, visitor_id, session_id, now)
                 if recycled is not None:
                     return recycled
@@ -162,11 +165,6 @@ class SqlLeaseStore:
             lease_sql.mark_number(number_id, now + plan.hold)
         return Grant(number_id, recycled=recycled)
 
-    def _free_number(self, plan: PoolPlan, now: dt.datetime) -> int | None:
-        # lease_ends_at is the end of each number's latest lease, so "free and cooled down, least
-        # recently released first" is one indexed query, not a scan of the lease history.
-        return lease_sql.free_number(plan.pool_id, now - plan.cooldown)
-
     def _recycle(self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant | None:
         oldest = (
             Lease.objects.filter(
@@ -183,7 +181,13 @@ class SqlLeaseStore:
 
     @staticmethod
     def _lease(
-        plan: PoolPlan, number_id: int, visitor_id: str, session_id: str, now: dt.datetime, recycled: bool
+        plan: PoolPlan,
+        number_id: int,
+        visitor_id: str,
+        session_id: str,
+        now: dt.datetime,
+        recycled: bool,
+        mark: bool = True,
     ) -> None:
         lease = {
             "account_id": plan.account_id,
@@ -197,7 +201,8 @@ class SqlLeaseStore:
             "recycled": recycled,
         }
         insert_unless_conflict(build(Lease, lease))  # leases have no unique constraint: always inserted
-        lease_sql.mark_number(number_id, now + plan.hold)
+        if mark:  # a claimed number is marked already
+            lease_sql.mark_number(number_id, now + plan.hold)
 
 
 def _mark_number(number_id: int, ends_at: dt.datetime) -> None:

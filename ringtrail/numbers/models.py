@@ -66,7 +66,15 @@ class TrackingNumber(models.Model):
                 fields=["number"], condition=~Q(state="released"), name="one_live_owner_per_number"
             )
         ]
-        indexes = [models.Index(fields=["pool", "lease_ends_at"])]
+        # A free pool number is the first entry: never leased (NULL) in id order, then by lease end.
+        # The id is explicit for PostgreSQL (SQLite appends the rowid to every index anyway).
+        indexes = [
+            models.Index(fields=["pool", "lease_ends_at", "id"], name="number_pool_free"),
+            # PostgreSQL sorts the never-leased numbers by id unless an index holds them in id order.
+            models.Index(
+                fields=["pool", "id"], condition=Q(lease_ends_at__isnull=True), name="number_pool_fresh"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number
