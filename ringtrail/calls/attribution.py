@@ -14,6 +14,7 @@ from typing import Any
 from ringtrail.calls.models import Attribution, Call
 from ringtrail.dni.leases import lease_store
 from ringtrail.numbers.routes import RouteSnapshot
+from ringtrail.visits import actions as visit_actions
 from ringtrail.visits.buffer import flush_pending
 from ringtrail.visits.models import Session, Visitor
 
@@ -103,19 +104,4 @@ def first_touch_of(session: Session) -> dict[str, Any]:
     if visitor is not None:
         return dict(visitor.first_touch)
     earliest = Session.objects.filter(**mine, started_at__gte=since).order_by("started_at", "pk").first()
-    return _touch_as_first(earliest or session)
-
-
-def _touch_as_first(session: Session) -> dict[str, Any]:
-    """A session's touch in the shape first touches are recorded in (``visits.actions.touch_of``)."""
-    return {
-        "landing_url": session.landing_url,
-        "referrer": session.referrer,
-        "utm": dict(session.utm),
-        "click_ids": dict(session.click_ids),
-        "source_id": session.source_id,
-        "source_name": session.source_name,
-        "medium": session.medium,
-        "ga_client_id": session.ga_client_id,
-        "ga_session_id": session.ga_session_id,
-    }
+    return visit_actions.first_touch_of_session(earliest or session)

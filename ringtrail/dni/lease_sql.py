@@ -30,8 +30,8 @@ def _statements(vendor: str) -> dict[str, str]:
     )
     seen = _name(Lease, "last_seen_at")
     return {
-        # PostgreSQL: concurrent acquisitions for one pool queue on its row. SQLite: the write
-        # transaction (BEGIN IMMEDIATE) already serialises them.
+        # PostgreSQL: recyclers of one pool (which take a live lease's number) queue on its row.
+        # SQLite: the write transaction (BEGIN IMMEDIATE) already serialises them.
         "lock_pool": f"SELECT 1 FROM {pool} WHERE id = %s FOR UPDATE" if vendor == "postgresql" else "",  # noqa: S608
         "sticky": (
             f"SELECT l.id, l.{l_number}, l.{session}, l.{recycled} FROM {lease} l"  # noqa: S608

@@ -26,7 +26,7 @@ from ringtrail.dni import lease_sql
 from ringtrail.dni.models import Lease, Pool
 from ringtrail.lib.fast_insert import build, insert_unless_conflict
 from ringtrail.lib.sqlite_writes import write_gate
-from ringtrail.numbers.models import NumberState, TrackingNumber
+from ringtrail.numbers.models import NumberState
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ class SqlLeaseStore:
             lease.last_seen_at = now
             lease.ends_at = now + dt.timedelta(minutes=lease.pool.hold_minutes)
             lease.save(update_fields=["last_seen_at", "ends_at"])
-            _mark_number(lease.tracking_number_id, lease.ends_at)
+            lease_sql.mark_number(lease.tracking_number_id, lease.ends_at)
         return len(live)
 
     def holders(self, tracking_number_id: int, at: dt.datetime) -> list[Holder]:
@@ -203,10 +203,6 @@ class SqlLeaseStore:
         insert_unless_conflict(build(Lease, lease))  # leases have no unique constraint: always inserted
         if mark:  # a claimed number is marked already
             lease_sql.mark_number(number_id, now + plan.hold)
-
-
-def _mark_number(number_id: int, ends_at: dt.datetime) -> None:
-    TrackingNumber.objects.filter(pk=number_id).update(lease_ends_at=ends_at)
 
 
 _stores: dict[tuple[str, str], LeaseStore] = {}

@@ -39,7 +39,7 @@ def allow_all(hits: Hits) -> bool:
     except Exception:
         log.exception("rate-limit counters unavailable; allowing")
         return True
-    return all(count <= limit for count, (_, _, limit) in zip(counts, hits, strict=True))
+    return _within(counts, hits)
 
 
 def commands(hits: Hits) -> list[Command]:
@@ -62,7 +62,10 @@ def replies_for(hits: Hits) -> int:
 
 
 def allowed(replies: Sequence[Any], hits: Hits) -> bool:
-    counts = [int(count) for count in replies[0 : replies_for(hits) : 2]]
+    return _within([int(count) for count in replies[0 : replies_for(hits) : 2]], hits)
+
+
+def _within(counts: Sequence[int], hits: Hits) -> bool:
     return all(count <= limit for count, (_, _, limit) in zip(counts, hits, strict=True))
 
 

@@ -45,6 +45,21 @@ def touch_of(visit: Visit, source: Source | None, request: SessionRequest) -> di
     }
 
 
+def first_touch_of_session(session: Session) -> dict[str, Any]:
+    """A recorded session's touch in the shape ``touch_of`` gives a visitor's first touch."""
+    return {
+        "landing_url": session.landing_url,
+        "referrer": session.referrer,
+        "utm": dict(session.utm),
+        "click_ids": dict(session.click_ids),
+        "source_id": session.source_id,
+        "source_name": session.source_name,
+        "medium": session.medium,
+        "ga_client_id": session.ga_client_id,
+        "ga_session_id": session.ga_session_id,
+    }
+
+
 def record_visit(
     account: Account,
     visitor_id: str,

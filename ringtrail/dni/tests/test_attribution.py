@@ -13,7 +13,7 @@ from ringtrail.carriers.twilio.tests.helpers import signed_post, voice_params
 from ringtrail.dni.models import Lease
 from ringtrail.dni.tests.support import TARGET, Site, post, visit
 from ringtrail.testing import WiredAccount
-from ringtrail.visits.actions import forget_local_first_sources
+from ringtrail.visits.actions import first_touch_of_session, forget_local_first_sources
 from ringtrail.visits.models import Session, Visitor
 
 pytestmark = pytest.mark.django_db
@@ -97,3 +97,9 @@ def test_api_and_detail_page_show_the_visit_escaped(client: Client, site: Site) 
     client.force_login(member(site.wired.account).user)
     html = client.get(f"/calls/{placed.pk}/").content.decode()
     assert evil not in html and "&lt;script&gt;" in html and "Exact" in html
+
+
+def test_a_session_read_as_a_first_touch_has_the_recorded_shape(client: Client, site: Site) -> None:
+    shown = post(client, site, visit(ga_client_id="123.456")).json()
+    recorded = Visitor.objects.get(visitor_id=shown["visitor"]).first_touch
+    assert first_touch_of_session(Session.objects.get(session_id=shown["session"])) == recorded
