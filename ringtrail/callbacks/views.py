@@ -16,20 +16,20 @@ from ringtrail.accounts.models import Account
 from ringtrail.callbacks import actions
 from ringtrail.callbacks.form import Invalid, parse_form
 from ringtrail.dni.requests import BadRequest
-from ringtrail.dni.views import _cors, _gate
+from ringtrail.dni.views import admitted, with_cors
 from ringtrail.lib import clock
 from ringtrail.lib.bots import is_bot
 from ringtrail.lib.ratelimit import allow
 
 
 def _error(request: HttpRequest, account: Account, status: int, message: str) -> HttpResponse:
-    return _cors(JsonResponse({"error": message}, status=status), request, account)
+    return with_cors(JsonResponse({"error": message}, status=status), request, account)
 
 
 @csrf_exempt
 @require_http_methods(["POST", "OPTIONS"])
 def request_callback(request: HttpRequest, public_key: str) -> HttpResponse:
-    config = _gate(request, public_key)
+    config = admitted(request, public_key)
     if isinstance(config, HttpResponse):
         return config
     account = config.account
@@ -53,7 +53,7 @@ def request_callback(request: HttpRequest, public_key: str) -> HttpResponse:
     stored = actions.create_request(account, form, now)
     stored.refresh_from_db(fields=["status"])
     body = {"callback": stored.pk, "status": stored.status}
-    return _cors(JsonResponse(body, status=202), request, account)
+    return with_cors(JsonResponse(body, status=202), request, account)
 
 
 def _per_ip() -> int:

@@ -48,18 +48,29 @@ local function keep(key, ttl)
   -- Only ever lengthen a TTL: a live lease elsewhere may need the key longer than this write does.
   if redis.call('TTL', key) < ttl then redis.call('EXPIRE', key, ttl) end
 end
-local function extend(now, retention, pool, number, visitor_key, session_key, lease_key, ends)
+-- The keys of a lease just written or extended live as long as it needs them. ``fresh``: the
+-- number's current-lease key and the visitor's key were just SET with their TTLs.
+local function extend(now, retention, pool, number, visitor_key, session_key, lease_key, ends, fresh)
   local live = math.ceil(ends - now) + 60
   local kept = math.ceil(ends - now) + retention
-  keep(lease_key, kept)
-  keep(P .. 'n:' .. number .. ':cur', kept)
-  keep(P .. 'n:' .. number .. ':hist', kept)
-  keep(P .. 'p:' .. pool .. ':ends', kept)
-  -- The availability set and its version expire together: a missing version rebuilds the set.
-  keep(P .. 'p:' .. pool .. ':avail', kept)
-  keep(P .. 'p:' .. pool .. ':ver', kept)
-  keep(visitor_key, live)
-  keep(session_key, live)
+  -- A live lease is its number's latest and its visitor's only one in the pool (a new lease on
+  -- either ends the previous one), so these keys need exactly what this lease needs.
+  redis.call('EXPIRE', lease_key, kept)
+  redis.call('EXPIRE', P .. 'n:' .. number .. ':hist', kept)
+  if not fresh then
+    redis.call('EXPIRE', P .. 'n:' .. number .. ':cur', kept)
+    redis.call('EXPIRE', visitor_key, live)
+  end
+  keep(session_key, live)  -- the session's leases in other pools may need it longer
+  -- Pool-wide keys outlive all of the pool's leases: lengthened only when they fall well short, so
+  -- that a lease costs one TTL read here, not six commands. The availability set and its version
+  -- expire together: a missing version rebuilds the set.
+  local ends_key = P .. 'p:' .. pool .. ':ends'
+  if redis.call('TTL', ends_key) < kept - math.min(3600, math.floor(kept / 10)) then
+    redis.call('EXPIRE', ends_key, kept)
+    redis.call('EXPIRE', P .. 'p:' .. pool .. ':avail', kept)
+    redis.call('EXPIRE', P .. 'p:' .. pool .. ':ver', kept)
+  end
 end
 """
 
@@ -77,7 +88,8 @@ _GATE = """
 local ttl, limited, i = ARGV[13], false, 15
 for _ = 1, tonumber(ARGV[14]) do
   local count = redis.call('INCR', ARGV[i])
-  redis.call('EXPIRE', ARGV[i], ttl)
+  -- A counter is named after its window: its TTL is set once, when the window's first hit makes it.
+  if count == 1 then redis.call('EXPIRE', ARGV[i], ttl) end
   if count > tonumber(ARGV[i + 1]) then limited = true end
   i = i + 2
 end
@@ -99,14 +111,14 @@ local function new_lease(number, recycled)
   local ends = now + hold
   redis.call('HSET', key, 'p', pool, 'n', number, 'v', visitor, 's', session,
     'st', now, 'ls', now, 'end', ends, 'hold', hold, 'cd', cooldown, 'r', recycled)
-  redis.call('SET', P .. 'n:' .. number .. ':cur', id)
+  redis.call('SET', P .. 'n:' .. number .. ':cur', id, 'EX', math.ceil(hold) + retention)
   redis.call('ZADD', hist, now, id)
   redis.call('ZREMRANGEBYSCORE', hist, '-inf', '(' .. (now - trim))
   redis.call('ZADD', ends_key, ends, number)
   redis.call('ZADD', avail_key, ends + cooldown, number)
-  redis.call('SET', visitor_key, id)
+  redis.call('SET', visitor_key, id, 'EX', math.ceil(hold) + 60)
   redis.call('SADD', session_key, id)
-  extend(now, retention, pool, number, visitor_key, session_key, key, ends)
+  extend(now, retention, pool, number, visitor_key, session_key, key, ends, true)
   return {tonumber(number), tonumber(recycled)}
 end
 
@@ -125,7 +137,7 @@ local function sticky()
   redis.call('HSET', key, 'ls', now, 'end', ends, 'hold', hold, 'cd', cooldown)
   redis.call('ZADD', ends_key, ends, f[1])
   redis.call('ZADD', avail_key, ends + cooldown, f[1])
-  extend(now, retention, pool, f[1], visitor_key, session_key, key, ends)
+  extend(now, retention, pool, f[1], visitor_key, session_key, key, ends, false)
   return {tonumber(f[1]), tonumber(f[4])}
 end
 
@@ -205,7 +217,7 @@ for _, id in ipairs(redis.call('SMEMBERS', session_key)) do
     redis.call('ZADD', P .. 'p:' .. f[1] .. ':ends', ends, f[2])
     -- XX: a number drained since stays out of the availability set.
     redis.call('ZADD', P .. 'p:' .. f[1] .. ':avail', 'XX', ends + tonumber(f[6] or 0), f[2])
-    extend(now, retention, f[1], f[2], P .. 'p:' .. f[1] .. ':v:' .. f[3], session_key, key, ends)
+    extend(now, retention, f[1], f[2], P .. 'p:' .. f[1] .. ':v:' .. f[3], session_key, key, ends, false)
     touched = touched + 1
   end
 end

@@ -1,7 +1,9 @@
 """Public DNI endpoints: the tracking script, the session call, the heartbeat, and AMP.
 
 Unauthenticated and hot: no Django session, auth or CSRF work (MachineEndpointsMiddleware), a
-bounded body, and a well-formed answer even when a step drops the request.
+bounded body, and a well-formed answer even when a step drops the request. The session call and
+the heartbeat are ``endpoints.py``'s, which the WSGI front (``edge.py``) also serves without
+Django's handler; these views are how they are reached through Django (tests, other servers).
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -18,12 +19,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ringtrail.accounts.models import Account
+from ringtrail.dni import endpoints
 from ringtrail.dni import session as pipeline
 from ringtrail.dni.config import AccountConfig, config_for
-from ringtrail.dni.leases import lease_store
-from ringtrail.dni.requests import BadRequest, SessionRequest, parse_session, parse_touch
-from ringtrail.lib import clock
-from ringtrail.visits import actions as visit_actions
+from ringtrail.dni.requests import SessionRequest
 
 SCRIPT = Path(__file__).parent / "static" / "ringtrail" / "tracker.min.js"
 CONFIG_TOKEN = "__RINGTRAIL_CONFIG__"  # noqa: S105 - a placeholder, not a secret
@@ -36,29 +35,35 @@ def _script_source(mtime: float) -> str:
     return SCRIPT.read_text()
 
 
-def _cors(response: HttpResponse, request: HttpRequest, account: Account) -> HttpResponse:
-    origin = request.headers.get("Origin", "")
-    response["Access-Control-Allow-Origin"] = origin if origin and account.allowed_origins.strip() else "*"
-    response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-    response["Access-Control-Allow-Headers"] = "Content-Type"
-    response["Access-Control-Max-Age"] = "600"
-    response["Vary"] = "Origin"
+def _call(request: HttpRequest, public_key: str) -> endpoints.Call:
+    meta = request.META  # not request.headers: building that mapping is a tenth of this request
+    return endpoints.Call(
+        method=request.method or "",
+        public_key=public_key,
+        body=request.body if request.method == "POST" else b"",
+        origin=meta.get("HTTP_ORIGIN", ""),
+        user_agent=meta.get("HTTP_USER_AGENT", ""),
+        ip=meta.get("REMOTE_ADDR", ""),
+    )
+
+
+def _response(reply: endpoints.Reply) -> HttpResponse:
+    response = HttpResponse(reply.body, status=reply.status, content_type=reply.content_type)
+    for name, value in reply.headers + endpoints.ALWAYS:
+        response[name] = value
     return response
 
 
-def _refused(request: HttpRequest, account: Account | None) -> HttpResponse | None:
-    if account is None:
-        return JsonResponse({"error": "unknown public key"}, status=404)
-    origin = request.headers.get("Origin", "")
-    if origin and not account.origin_allowed(origin):
-        return JsonResponse({"error": f"origin {origin[:100]} is not allowed for this account"}, status=403)
-    return None
+def admitted(request: HttpRequest, public_key: str) -> AccountConfig | HttpResponse:
+    """The account's DNI config, or the response that ends the request (refusal, CORS preflight)."""
+    config = endpoints.admitted(_call(request, public_key))
+    return _response(config) if isinstance(config, endpoints.Reply) else config
 
 
-def _client(request: HttpRequest) -> pipeline.Caller:
-    return pipeline.Caller(
-        ip=request.META.get("REMOTE_ADDR", ""), user_agent=request.headers.get("User-Agent", "")
-    )
+def with_cors(response: HttpResponse, request: HttpRequest, account: Account) -> HttpResponse:
+    for name, value in endpoints.cors_headers(request.META.get("HTTP_ORIGIN", ""), account):
+        response[name] = value
+    return response
 
 
 @require_GET
@@ -81,68 +86,28 @@ def tracking_script(request: HttpRequest, public_key: str) -> HttpResponse:
     source = _script_source(SCRIPT.stat().st_mtime).replace(CONFIG_TOKEN, json.dumps(config), 1)
     response = HttpResponse(source, content_type="application/javascript; charset=utf-8")
     response["Cache-Control"] = "public, max-age=60"
-    return _cors(response, request, account)
-
-
-def _preflight(request: HttpRequest, account: Account) -> HttpResponse:
-    return _cors(HttpResponse(status=204), request, account)
-
-
-def _gate(request: HttpRequest, public_key: str) -> AccountConfig | HttpResponse:
-    """Known key, allowed origin; answers CORS preflight itself."""
-    config = config_for(public_key)
-    refused = _refused(request, config.account if config else None)
-    if refused is not None or config is None:
-        return refused or HttpResponse(status=404)
-    if request.method == "OPTIONS":
-        return _preflight(request, config.account)
-    return config
+    return with_cors(response, request, account)
 
 
 @csrf_exempt
 @require_http_methods(["POST", "OPTIONS"])
 def session(request: HttpRequest, public_key: str) -> HttpResponse:
-    config = _gate(request, public_key)
-    if isinstance(config, HttpResponse):
-        return config
-    try:
-        parsed = parse_session(request.body)
-    except BadRequest as error:
-        return _cors(JsonResponse({"error": str(error)}, status=400), request, config.account)
-    outcome = pipeline.handle(config, parsed, _client(request))
-    body: dict[str, Any] = {
-        "visitor": outcome.visitor,
-        "session": outcome.session,
-        "swaps": outcome.swaps,
-        "ttl": outcome.ttl,
-    }
-    # Plain json.dumps: JsonResponse's DjangoJSONEncoder handles types this body never holds.
-    answer = HttpResponse(json.dumps(body), content_type="application/json")
-    return _cors(answer, request, config.account)
+    return _response(endpoints.session_reply(_call(request, public_key)))
 
 
 @csrf_exempt
 @require_http_methods(["POST", "OPTIONS"])
 def touch(request: HttpRequest, public_key: str) -> HttpResponse:
-    config = _gate(request, public_key)
-    if isinstance(config, HttpResponse):
-        return config
-    try:
-        parsed = parse_touch(request.body)
-    except BadRequest as error:
-        return _cors(JsonResponse({"error": str(error)}, status=400), request, config.account)
-    now = clock.now()
-    lease_store().touch(config.account.pk, parsed.session, now)
-    visit_actions.touch_session(config.account, parsed.session, now)
-    return _cors(HttpResponse(status=204), request, config.account)
+    return _response(endpoints.touch_reply(_call(request, public_key)))
 
 
 @require_GET
 def amp(request: HttpRequest, public_key: str) -> HttpResponse:
     """AMP's amp-call-tracking: ``{phoneNumber, formattedPhoneNumber}`` for the page's client id."""
-    config = _gate(request, public_key)
-    if isinstance(config, HttpResponse):
-        return config
+    call = _call(request, public_key)
+    config = endpoints.admitted(call)
+    if isinstance(config, endpoints.Reply):
+        return _response(config)
     client = "".join(ch for ch in request.GET.get("client", "") if ch.isalnum() or ch in "_-")[:60]
     ids = f"amp_{client}" if len(client) >= 4 else None
     url = request.GET.get("url", "")[:2048]
@@ -155,7 +120,7 @@ def amp(request: HttpRequest, public_key: str) -> HttpResponse:
         ga_client_id="",
         ga_session_id="",
     )
-    outcome = pipeline.handle(config, parsed, _client(request))
+    outcome = pipeline.handle(config, parsed, pipeline.Caller(ip=call.ip, user_agent=call.user_agent))
     swap = next(iter(outcome.swaps.values()), None)
     body = {"phoneNumber": swap["number"], "formattedPhoneNumber": swap["formatted"]} if swap else {}
-    return _cors(JsonResponse(body), request, config.account)
+    return with_cors(JsonResponse(body), request, config.account)

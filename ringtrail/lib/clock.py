@@ -19,7 +19,7 @@ from django.utils import timezone
 
 HEADER = "X-Ringtrail-Clock-Offset"
 APPLIED_HEADER = "X-Ringtrail-Clock"
-_META_KEY = "HTTP_X_RINGTRAIL_CLOCK_OFFSET"
+META_KEY = "HTTP_X_RINGTRAIL_CLOCK_OFFSET"
 # A simulated timeline longer than this is a mistake, not a scenario.
 MAX_OFFSET_SECONDS = 7 * 24 * 3600
 
@@ -49,7 +49,7 @@ class SimulatedClockMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        raw = request.META.get(_META_KEY)
+        raw = request.META.get(META_KEY)
         if raw is None or not getattr(settings, "SIMULATED_CLOCK", False):
             return self.get_response(request)
         offset = parse_offset(raw)

@@ -25,17 +25,26 @@ class BodySizeLimitMiddleware:
             limit = (
                 DNI_MAX_BODY_BYTES if request.path.startswith("/dni/") else settings.CARRIER_MAX_BODY_BYTES
             )
-            try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                return HttpResponse("invalid Content-Length\n", status=400, content_type="text/plain")
-            if length > limit:
-                return HttpResponse(
-                    f"request body is {length} bytes; the limit is {limit}\n",
-                    status=413,
-                    content_type="text/plain",
-                )
+            refused = body_size_refusal(request.META.get("CONTENT_LENGTH"), limit)
+            if refused is not None:
+                return HttpResponse(refused[1], status=refused[0], content_type="text/plain")
         return self.get_response(request)
+
+
+def body_length(raw: str | None) -> int:
+    """The declared body length; ValueError if it is not a number."""
+    return max(int(raw or 0), 0)
+
+
+def body_size_refusal(raw: str | None, limit: int) -> tuple[int, str] | None:
+    """(status, message) refusing a declared body length, or None when it is acceptable."""
+    try:
+        length = body_length(raw)
+    except ValueError:
+        return 400, "invalid Content-Length\n"
+    if length > limit:
+        return 413, f"request body is {length} bytes; the limit is {limit}\n"
+    return None
 
 
 class MachineEndpointsMiddleware:

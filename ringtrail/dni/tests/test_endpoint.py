@@ -10,10 +10,15 @@ from django.test import Client
 
 from ringtrail.dni.models import Lease
 from ringtrail.dni.session import drop_counts
-from ringtrail.dni.tests.support import BROWSER, TARGET, Site, post, visit
+from ringtrail.dni.tests.support import BROWSER, FRONTS, TARGET, Site, front_client, post, visit
 from ringtrail.visits.models import PageView, Session, Visitor
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(params=FRONTS)
+def client(request: pytest.FixtureRequest) -> Any:
+    return front_client(request.param)
 
 
 def test_paid_visit_gets_a_pool_number_and_its_touch_is_recorded(client: Client, site: Site) -> None:

@@ -236,6 +236,25 @@ def test_redis_keys_expire_but_outlive_the_lease(pool_of: Callable) -> None:
         client.close()
 
 
+def test_redis_keys_of_a_kept_lease_keep_a_ttl(pool_of: Callable) -> None:
+    """Heartbeats and next page views lengthen what they must, and never leave a key without a TTL."""
+    plan, _, _ = pool_of(2)
+    for redis_store in _redis_store():
+        assert isinstance(redis_store, RedisLeaseStore)
+        redis_store.acquire(plan, "v1", "s1", T0)
+        client = redis.Redis.from_url(REDIS_URL)
+        lease_key = next(k for k in client.scan_iter(match=f"{redis_store.prefix}lease:[0-9]*"))
+        client.expire(lease_key, 60)  # as if its TTL had nearly run out
+        assert redis_store.touch(plan.account_id, "s1", T0 + 10 * MIN) == 1
+        assert client.ttl(lease_key) >= 15 * 60
+        client.expire(lease_key, 60)
+        assert redis_store.acquire(plan, "v1", "s1", T0 + 12 * MIN).tracking_number_id is not None
+        keys = list(client.scan_iter(match=f"{redis_store.prefix}*"))
+        ttls = {key: client.ttl(key) for key in keys if not key.endswith(b"lease:seq")}
+        assert ttls[lease_key] >= 15 * 60 and all(ttl >= 15 * 60 for ttl in ttls.values()), ttls
+        client.close()
+
+
 def test_a_gated_acquisition_counts_limits_and_remembers_in_the_same_script(pool_of: Callable) -> None:
     plan, numbers, _ = pool_of(3)
     for store in _redis_store():

@@ -8,12 +8,17 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from ringtrail.dni.tests.support import TARGET, Site, post, visit
+from ringtrail.dni.tests.support import FRONTS, TARGET, Site, front_client, post, visit
 from ringtrail.visits.actions import forget_local_first_sources
 from ringtrail.visits.buffer import buffer, flush_pending
 from ringtrail.visits.models import PageView, Session, Visitor
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(params=FRONTS)
+def client(request: pytest.FixtureRequest) -> Any:
+    return front_client(request.param)
 
 
 @pytest.fixture(params=["process memory", "redis"])

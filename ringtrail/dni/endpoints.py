@@ -1,0 +1,113 @@
+"""The session and heartbeat endpoints, independent of how the request arrived.
+
+Both front ends call these: the Django views (``views.py``), and the WSGI front that answers these
+two paths before Django's handler (``edge.py``). A ``Call`` holds the few things the endpoints
+read from a request; a ``Reply`` is what they answer, CORS headers included, so the two front
+ends cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ringtrail.accounts.models import Account
+from ringtrail.dni import session as pipeline
+from ringtrail.dni.config import AccountConfig, config_for
+from ringtrail.dni.leases import lease_store
+from ringtrail.dni.requests import BadRequest, parse_session, parse_touch
+from ringtrail.lib import clock
+from ringtrail.visits import actions as visit_actions
+
+JSON = "application/json"
+Headers = tuple[tuple[str, str], ...]
+# On every reply of either front end (Django's SecurityMiddleware does not run for these paths).
+ALWAYS: Headers = (("X-Content-Type-Options", "nosniff"),)
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    public_key: str
+    body: bytes
+    origin: str
+    user_agent: str
+    ip: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes = b""
+    content_type: str | None = None
+    headers: Headers = ()
+
+
+def json_reply(status: int, data: dict[str, Any], headers: Headers = ()) -> Reply:
+    # Plain json.dumps: Django's JSON encoder handles types these bodies never hold.
+    return Reply(status, json.dumps(data).encode(), JSON, headers)
+
+
+def cors_headers(origin: str, account: Account) -> Headers:
+    return (
+        ("Access-Control-Allow-Origin", origin if origin and account.allowed_origins.strip() else "*"),
+        ("Access-Control-Allow-Methods", "GET, POST, OPTIONS"),
+        ("Access-Control-Allow-Headers", "Content-Type"),
+        ("Access-Control-Max-Age", "600"),
+        ("Vary", "Origin"),
+    )
+
+
+def refusal(origin: str, account: Account | None) -> Reply | None:
+    """Unknown key → 404; an origin the account does not allow → 403 (neither carries CORS)."""
+    if account is None:
+        return json_reply(404, {"error": "unknown public key"})
+    if origin and not account.origin_allowed(origin):
+        return json_reply(403, {"error": f"origin {origin[:100]} is not allowed for this account"})
+    return None
+
+
+def admitted(call: Call) -> AccountConfig | Reply:
+    """The account's DNI config, or the reply that ends the call here (refusal, CORS preflight)."""
+    config = config_for(call.public_key)
+    refused = refusal(call.origin, config.account if config else None)
+    if refused is not None or config is None:
+        return refused or Reply(404)
+    if call.method == "OPTIONS":
+        return Reply(204, headers=cors_headers(call.origin, config.account))
+    return config
+
+
+def session_reply(call: Call) -> Reply:
+    config = admitted(call)
+    if isinstance(config, Reply):
+        return config
+    cors = cors_headers(call.origin, config.account)
+    try:
+        parsed = parse_session(call.body)
+    except BadRequest as error:
+        return json_reply(400, {"error": str(error)}, cors)
+    outcome = pipeline.handle(config, parsed, pipeline.Caller(ip=call.ip, user_agent=call.user_agent))
+    body = {
+        "visitor": outcome.visitor,
+        "session": outcome.session,
+        "swaps": outcome.swaps,
+        "ttl": outcome.ttl,
+    }
+    return json_reply(200, body, cors)
+
+
+def touch_reply(call: Call) -> Reply:
+    config = admitted(call)
+    if isinstance(config, Reply):
+        return config
+    cors = cors_headers(call.origin, config.account)
+    try:
+        parsed = parse_touch(call.body)
+    except BadRequest as error:
+        return json_reply(400, {"error": str(error)}, cors)
+    now = clock.now()
+    lease_store().touch(config.account.pk, parsed.session, now)
+    visit_actions.touch_session(config.account, parsed.session, now)
+    return Reply(204, headers=cors)
