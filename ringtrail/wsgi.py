@@ -1,8 +1,5 @@
-"""WSGI entry point for Granian or Gunicorn.
-
-The DNI session and heartbeat paths are answered by ``DniEdge`` before Django's handler (see
-ringtrail/dni/edge.py); everything else is Django's.
-"""
+"""WSGI entry point for Granian or Gunicorn: Django's application, with the machine endpoints'
+fronts before it (``ringtrail/fronts.py``)."""
 
 import os
 
@@ -11,6 +8,6 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ringtrail.settings")
 django_application = get_wsgi_application()
 
-from ringtrail.dni.edge import DniEdge  # noqa: E402 - needs the apps that get_wsgi_application set up
+from ringtrail.fronts import around  # noqa: E402 - needs the apps that get_wsgi_application set up
 
-application = DniEdge(django_application)
+application = around(django_application)

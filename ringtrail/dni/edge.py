@@ -18,13 +18,11 @@ import functools
 import http
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
-
-from django.db import connections
 
 from ringtrail.dni import endpoints
 from ringtrail.dni.endpoints import Call, Reply
 from ringtrail.lib.clock import META_KEY as CLOCK_HEADER
+from ringtrail.lib.machine_lane import Environ, StartResponse, WsgiApp, close_spent_connections
 from ringtrail.lib.middleware import DNI_MAX_BODY_BYTES, body_length, body_size_refusal
 
 # Django's own logger for failed requests, so an error here is reported like one behind Django.
@@ -36,10 +34,6 @@ ROUTES: dict[str, Callable[[Call], Reply]] = {
     "touch": endpoints.touch_reply,
 }
 METHODS = ("POST", "OPTIONS")
-
-Environ = dict[str, Any]
-StartResponse = Callable[..., Any]
-WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 
 class DniEdge:
@@ -105,12 +99,3 @@ def send(reply: Reply, start_response: StartResponse) -> list[bytes]:
 @functools.cache
 def status_line(status: int) -> str:
     return f"{status} {http.HTTPStatus(status).phrase}"
-
-
-def close_spent_connections() -> None:
-    """Django's end-of-request connection hygiene, without the signal: close connections that
-    broke or outlived ``CONN_MAX_AGE``. A connection inside a transaction someone else opened (a
-    test's) is not this request's to close."""
-    for connection in connections.all(initialized_only=True):
-        if not connection.in_atomic_block:
-            connection.close_if_unusable_or_obsolete()

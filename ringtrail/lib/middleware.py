@@ -64,14 +64,14 @@ class MachineEndpointsMiddleware:
         if not request.path_info.startswith(PUBLIC_PREFIXES):
             return self.get_response(request)
         path = request.path_info
-        match = _resolve(path, get_urlconf()) if len(path) <= 200 else resolve(path)
+        match = resolve_public(path, get_urlconf()) if len(path) <= 200 else resolve(path)
         request.resolver_match = match
         response: HttpResponse = match.func(request, *match.args, **match.kwargs)
         return response
 
 
 @functools.lru_cache(maxsize=2048)
-def _resolve(path: str, urlconf: str | None) -> ResolverMatch:
+def resolve_public(path: str, urlconf: str | None) -> ResolverMatch:
     # A public path repeats on every page view or webhook of an account; walking the URL patterns
     # each time was a tenth of the DNI request.
     return resolve(path, urlconf)

@@ -3,6 +3,8 @@ public key, so the signature is still checked, and the spooled call is written l
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from defusedxml import ElementTree
 from django.core.cache import cache
@@ -19,8 +21,15 @@ from ringtrail.carriers.telnyx.tests.helpers import (
 )
 from ringtrail.carriers.twilio.tests.test_database_down import database_down
 from ringtrail.numbers.routes import forget_local_copies
+from ringtrail.testing_wsgi import FRONTS, front_client
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(params=FRONTS)
+def client(request: pytest.FixtureRequest) -> Any:
+    """Through Django's test client, and through the WSGI application the server runs."""
+    return front_client(request.param)
 
 
 def test_caller_is_connected_from_the_cache_and_the_call_written_later(client: Client) -> None:

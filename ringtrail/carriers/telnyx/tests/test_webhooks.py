@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from defusedxml import ElementTree
@@ -18,8 +19,15 @@ from ringtrail.carriers.telnyx.tests.helpers import (
     voice_params,
 )
 from ringtrail.testing import wired_account
+from ringtrail.testing_wsgi import FRONTS, front_client
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(params=FRONTS)
+def client(request: pytest.FixtureRequest) -> Any:
+    """Through Django's test client, and through the WSGI application the server runs."""
+    return front_client(request.param)
 
 
 @pytest.fixture

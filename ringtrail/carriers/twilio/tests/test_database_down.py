@@ -15,8 +15,15 @@ from ringtrail.calls import spool
 from ringtrail.calls.models import Call, CallEvent
 from ringtrail.carriers.twilio.tests.helpers import callback_params, signed_post, voice_params
 from ringtrail.testing import wired_account
+from ringtrail.testing_wsgi import FRONTS, front_client
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(params=FRONTS)
+def client(request: pytest.FixtureRequest) -> Any:
+    """Through Django's test client, and through the WSGI application the server runs."""
+    return front_client(request.param)
 
 
 @contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from email.utils import format_datetime
+from typing import Any
 
 import pytest
 from defusedxml import ElementTree
@@ -12,8 +13,17 @@ from django.test import Client
 from ringtrail.calls.models import Call, CallEvent
 from ringtrail.carriers.twilio.tests.helpers import callback_params, signed_post, voice_params
 from ringtrail.testing import WiredAccount, wired_account
+from ringtrail.testing_wsgi import FRONTS, front_client
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(params=FRONTS)
+def client(request: pytest.FixtureRequest) -> Any:
+    """Through Django's test client, and through the WSGI application the server runs."""
+    return front_client(request.param)
+
+
 SID = "CA" + "1" * 32
 
 
