@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import enum
+import functools
 import logging
 import time
 from typing import Any
@@ -14,7 +15,7 @@ from django.db import connection, transaction
 
 from ringtrail.accounts.models import Account
 from ringtrail.dni.requests import SessionRequest
-from ringtrail.lib.fast_insert import build, insert_many, sql_name
+from ringtrail.lib.fast_insert import insert_rows, sql_name
 from ringtrail.lib.redis_client import Command, client_for
 from ringtrail.lib.sqlite_writes import write_gate
 from ringtrail.sources.classify import Visit, default_channel
@@ -90,23 +91,14 @@ def record_visit(
 
 
 def write_hits(hits: list[Hit]) -> None:
-    """Write a batch of buffered hits in one transaction with bulk statements."""
+    """Write a batch of buffered hits in one transaction, one ``executemany`` per table."""
     pages = [hit for hit in hits if isinstance(hit, PageHit)]
     beats = [hit for hit in hits if isinstance(hit, Heartbeat)]
     with write_gate(), transaction.atomic():
         if pages:
             _create_visitors(pages)
-            session_pks = _upsert_sessions(pages)
-            views = [
-                {
-                    "session_id": session_pks[(hit.account_id, hit.session_id)],
-                    "url": hit.url,
-                    "viewed_at": hit.at,
-                }
-                for hit in pages
-                if (hit.account_id, hit.session_id) in session_pks
-            ]
-            insert_many([build(PageView, view) for view in views])
+            _upsert_sessions(pages)
+            _insert_page_views(pages)
         for (account_id, session_id), at in _latest(beats).items():
             Session.objects.filter(account_id=account_id, session_id=session_id, last_seen_at__lt=at).update(
                 last_seen_at=at
@@ -135,86 +127,72 @@ def _create_visitors(pages: list[PageHit]) -> None:
         }
         for hit in first.values()
     ]
-    insert_many([build(Visitor, visitor) for visitor in visitors])  # a returning visitor's first touch stays
+    insert_rows(Visitor, visitors)  # a returning visitor's first touch stays
 
 
-def _upsert_sessions(pages: list[PageHit]) -> dict[tuple[int, str], int]:
-    """Create the batch's new sessions and count page views on the others; returns their pks."""
+def _upsert_sessions(pages: list[PageHit]) -> None:
+    """Create the batch's new sessions; a session already stored (by an earlier batch, or another
+    process) keeps its touch and gets the batch's page views added, in the same statement."""
     by_session: dict[tuple[int, str], list[PageHit]] = {}
     for hit in pages:
         by_session.setdefault((hit.account_id, hit.session_id), []).append(hit)
-    existing = _session_pks(by_session)
-    # A session another process created first is skipped; its page views still count below.
-    insert_many([_new_session(group) for key, group in by_session.items() if key not in existing])
-    _count_page_views([(pk, by_session[key]) for key, pk in existing.items()])
-    return existing | _session_pks({key: [] for key in by_session if key not in existing})
+    rows = [_session_row(group) for group in by_session.values()]
+    insert_rows(Session, rows, conflict=_merge_into_stored_session(connection.vendor))
 
 
-def _count_page_views(sessions: list[tuple[int, list[PageHit]]]) -> None:
-    """Add each known session's page views in one executemany: an ORM update per session held the
-    write lock (and this process's GIL) for a whole flush of returning visitors."""
-    if not sessions:
-        return
-    seen, views, number = (
-        sql_name(Session, name) for name in ("last_seen_at", "page_views", "tracking_number")
+@functools.cache
+def _merge_into_stored_session(vendor: str) -> str:
+    table = sql_name(Session)
+    account, session, seen, views, number = (
+        sql_name(Session, name)
+        for name in ("account", "session_id", "last_seen_at", "page_views", "tracking_number")
     )
+    latest = "MAX" if vendor == "sqlite" else "GREATEST"
+    return (
+        f"({account}, {session}) DO UPDATE SET {seen} = {latest}({table}.{seen}, EXCLUDED.{seen}), "
+        f"{views} = {table}.{views} + EXCLUDED.{views}, "
+        f"{number} = COALESCE(EXCLUDED.{number}, {table}.{number})"
+    )
+
+
+def _insert_page_views(pages: list[PageHit]) -> None:
+    """One page view per hit, joined to its session by the session's key: no read of session ids."""
+    session_table, view_table = sql_name(Session), sql_name(PageView)
+    account, session = sql_name(Session, "account"), sql_name(Session, "session_id")
+    columns = ", ".join(sql_name(PageView, name) for name in ("session", "url", "viewed_at"))
     sql = (
-        f"UPDATE {sql_name(Session)} SET {seen} = %s, "  # noqa: S608
-        f"{views} = {views} + %s, {number} = COALESCE(%s, {number}) WHERE id = %s"
+        f"INSERT INTO {view_table} ({columns}) SELECT id, %s, %s FROM {session_table} "  # noqa: S608
+        f"WHERE {account} = %s AND {session} = %s"
     )
     adapt = connection.ops.adapt_datetimefield_value
-    params = [
-        (
-            adapt(max(hit.at for hit in group)),
-            len(group),
-            next((h.tracking_number_id for h in reversed(group) if h.tracking_number_id), None),
-            pk,
-        )
-        for pk, group in sessions
-    ]
+    params = [(hit.url, adapt(hit.at), hit.account_id, hit.session_id) for hit in pages]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 
 
-def _session_pks(keys: dict[tuple[int, str], Any]) -> dict[tuple[int, str], int]:
-    if not keys:
-        return {}
-    rows = Session.objects.filter(session_id__in={session_id for _, session_id in keys}).values_list(
-        "account_id", "session_id", "pk"
-    )
-    return {
-        (account_id, session_id): pk
-        for account_id, session_id, pk in rows
-        if (account_id, session_id) in keys
-    }
-
-
-def _new_session(group: list[PageHit]) -> Session:
+def _session_row(group: list[PageHit]) -> dict[str, Any]:
     first = group[0]
     touch = first.touch
     number_id = next((h.tracking_number_id for h in reversed(group) if h.tracking_number_id), None)
-    return build(
-        Session,
-        {
-            "account_id": first.account_id,
-            "visitor_id": first.visitor_id,
-            "session_id": first.session_id,
-            "started_at": first.at,
-            "last_seen_at": max(h.at for h in group),
-            "source_id": first.source_id,
-            "source_name": touch["source_name"],
-            "medium": touch["medium"],
-            "landing_url": touch["landing_url"],
-            "referrer": touch["referrer"],
-            "utm": touch["utm"],
-            "click_ids": touch["click_ids"],
-            "ga_client_id": first.ga_client_id,
-            "ga_session_id": first.ga_session_id,
-            "tracking_number_id": number_id,
-            "overflow": first.overflow,
-            "page_views": len(group),
-        },
-    )
+    return {
+        "account_id": first.account_id,
+        "visitor_id": first.visitor_id,
+        "session_id": first.session_id,
+        "started_at": first.at,
+        "last_seen_at": max(h.at for h in group),
+        "source_id": first.source_id,
+        "source_name": touch["source_name"],
+        "medium": touch["medium"],
+        "landing_url": touch["landing_url"],
+        "referrer": touch["referrer"],
+        "utm": touch["utm"],
+        "click_ids": touch["click_ids"],
+        "ga_client_id": first.ga_client_id,
+        "ga_session_id": first.ga_session_id,
+        "tracking_number_id": number_id,
+        "overflow": first.overflow,
+        "page_views": len(group),
+    }
 
 
 def remember_first_source(account: Account, visitor_id: str, source: Source | None) -> None:

@@ -11,7 +11,7 @@ from django.forms.models import model_to_dict
 
 from ringtrail.accounts.models import Account
 from ringtrail.calls.models import Call, CallType, Outcome
-from ringtrail.lib.fast_insert import Sql, build, insert_many, insert_unless_conflict
+from ringtrail.lib.fast_insert import Sql, build, insert_rows, insert_unless_conflict, sql_name
 from ringtrail.testing import wired_account
 from ringtrail.visits.models import Visitor
 
@@ -101,17 +101,50 @@ def test_build_leaves_anything_else_to_the_constructor() -> None:
         build(Call, {"no_such_field": 1})
 
 
-def test_insert_many_skips_rows_a_unique_constraint_holds() -> None:
+def test_insert_rows_skips_rows_a_unique_constraint_holds() -> None:
     account_id = wired_account().account.pk
+    at = dt.datetime(2026, 3, 8, 9, 30, tzinfo=dt.UTC)
 
-    def visitor(visitor_id: str, touch: dict[str, Any]) -> Visitor:
-        return build(Visitor, {"account_id": account_id, "visitor_id": visitor_id, "first_touch": touch})
+    def visitor(visitor_id: str, touch: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "account_id": account_id,
+            "visitor_id": visitor_id,
+            "first_seen_at": at,
+            "first_source_id": None,
+            "first_touch": touch,
+        }
 
-    insert_many([visitor("v_a", {"utm": {"utm_source": "ü <b>"}}), visitor("v_b", {})])
-    insert_many([visitor("v_a", {"utm": {"utm_source": "later"}}), visitor("v_c", {"x": [1, None]})])
-    insert_many([])
+    insert_rows(Visitor, [visitor("v_a", {"utm": {"utm_source": "ü <b>"}}), visitor("v_b", {})])
+    insert_rows(Visitor, [visitor("v_a", {"utm": {"utm_source": "later"}}), visitor("v_c", {"x": [1, None]})])
+    insert_rows(Visitor, [])
     stored = dict(Visitor.objects.filter(account_id=account_id).values_list("visitor_id", "first_touch"))
     assert stored == {"v_a": {"utm": {"utm_source": "ü <b>"}}, "v_b": {}, "v_c": {"x": [1, None]}}
+    assert set(Visitor.objects.values_list("first_seen_at", flat=True)) == {at}
+
+
+def test_insert_rows_updates_a_held_row_when_told_how() -> None:
+    account_id = wired_account().account.pk
+    row = {
+        "account_id": account_id,
+        "visitor_id": "v_a",
+        "first_seen_at": dt.datetime(2026, 3, 8, 9, 30, tzinfo=dt.UTC),
+        "first_source_id": None,
+        "first_touch": {},
+    }
+    insert_rows(Visitor, [row])
+    touch = sql_name(Visitor, "first_touch")
+    insert_rows(
+        Visitor,
+        [{**row, "first_touch": {"again": True}}],
+        conflict=f"({sql_name(Visitor, 'account')}, {sql_name(Visitor, 'visitor_id')}) "
+        f"DO UPDATE SET {touch} = EXCLUDED.{touch}",
+    )
+    assert Visitor.objects.get().first_touch == {"again": True}
+
+
+def test_insert_rows_refuses_models_whose_fields_compute_on_save() -> None:
+    with pytest.raises(TypeError, match="auto_now"):
+        insert_rows(Call, [{}])
 
 
 def test_fast_conversions_store_the_very_text_django_stores() -> None:
