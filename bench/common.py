@@ -7,6 +7,7 @@ subprocesses, so a benchmark measures the real server and never touches the deve
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
 import json
 import os
@@ -226,6 +227,22 @@ class RequestSource:
         return self._next
 
 
+class Pace:
+    """An open-loop schedule shared by a phase's workers: request i is due ``i / rate`` seconds after
+    the start, whether or not earlier ones have been answered."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._start = time.perf_counter()
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def due(self) -> float:
+        with self._lock:
+            self._next += 1
+            return self._start + (self._next - 1) / self.rate
+
+
 @dataclass
 class Samples:
     """Per-request outcomes of one phase; list.append is atomic, so worker threads share it."""
@@ -328,6 +345,19 @@ def closed_loop_raw(
     return _run_workers(worker, concurrency, seconds)
 
 
+def paced_raw(
+    port: int, source: RequestSource, concurrency: int, seconds: float, check: Check, rate: float
+) -> Samples:
+    """The raw client's threads sending at a fixed ``rate`` (requests/s) over ``concurrency``
+    connections: latency at a given load, where a closed loop measures it at saturation."""
+    pace = Pace(rate)
+
+    def worker(deadline: float, out: Samples) -> None:
+        raw_client.worker(HOST, port, source, deadline, check, out, CLIENT_TIMEOUT_SECONDS, pace)
+
+    return _run_workers(worker, concurrency, seconds)
+
+
 LOAD_GENERATORS = {"raw": closed_loop_raw, "threads": closed_loop_threads, "httpx": closed_loop_httpx}
 
 
@@ -377,10 +407,19 @@ class Phase:
 
 
 def run_phase(
-    server: Server, phase: Phase, concurrency: int, seconds: float, warmup: float, client: str
+    server: Server,
+    phase: Phase,
+    concurrency: int,
+    seconds: float,
+    warmup: float,
+    client: str,
+    rate: float | None = None,
 ) -> PhaseStats:
-    """Warm up (not timed), then measure a closed loop for ``seconds`` or until requests run out."""
+    """Warm up (not timed), then measure a closed loop for ``seconds`` or until requests run out;
+    with a ``rate``, requests are sent at that rate instead (raw client only)."""
     generate = LOAD_GENERATORS[client]
+    if rate is not None:
+        generate = functools.partial(paced_raw, rate=rate)
     warm = generate(server.port, phase.warmup, concurrency, warmup, phase.check) if warmup > 0 else Samples()
     server_cpu, client_cpu, start = server.cpu_seconds(), time.process_time(), time.perf_counter()
     samples = generate(server.port, phase.measured, concurrency, seconds, phase.check)

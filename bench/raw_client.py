@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bench.common import Check, Request, RequestSource, Samples
+    from bench.common import Check, Pace, Request, RequestSource, Samples
 
 HEADER_END = b"\r\n\r\n"
 MAX_HEAD_BYTES = 64 * 1024
@@ -112,17 +112,31 @@ def _parse_head(head: bytes) -> tuple[int, int, bool, bool]:
 
 
 def worker(
-    host: str, port: int, source: RequestSource, deadline: float, check: Check, out: Samples, timeout: float
+    host: str,
+    port: int,
+    source: RequestSource,
+    deadline: float,
+    check: Check,
+    out: Samples,
+    timeout: float,
+    pace: Pace | None = None,
 ) -> None:
+    """Closed loop: the next request as soon as the last is answered. With a ``pace``, each request
+    waits for its moment in the schedule, and its latency counts from that moment, so time spent
+    waiting for a free connection is counted too (no coordinated omission)."""
     connection = Connection(host, port, timeout)
     encoded: dict[int, bytes] = {}  # requests may be one shared object (the bare phase's GET)
-    while time.perf_counter() < deadline and (request := source.take()) is not None:
+    while (due := pace.due() if pace else time.perf_counter()) < deadline and (
+        request := source.take()
+    ) is not None:
         payload = encoded.get(id(request))
         if payload is None:
             payload = encoded[id(request)] = encode(request, host, port)
             if len(encoded) > 1:  # unique requests: keep none, they are not sent twice
                 encoded.clear()
-        start = time.perf_counter()
+        if pace is not None and (wait := due - time.perf_counter()) > 0:
+            time.sleep(wait)
+        start = due if pace is not None else time.perf_counter()
         error: str | None
         try:
             status, body = connection.exchange(payload)

@@ -43,7 +43,7 @@ def test_dni_session_benchmark_smoke() -> None:
     result = run_smoke(DNI_SCRIPT)
     sql = result["stores"]["sql"]
     assert sql["available"] is True
-    assert_phases_clean(sql["phases"], ("bare", "new", "returning"))
+    assert_phases_clean(sql["phases"], ("bare", "new", "returning", "new_paced", "returning_paced"))
     assert sql["overflow"]["answers"] == 0
 
 
