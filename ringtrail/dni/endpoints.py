@@ -9,8 +9,9 @@ ends cannot drift apart.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ringtrail.accounts.models import Account
 from ringtrail.dni import session as pipeline
@@ -20,6 +21,7 @@ from ringtrail.dni.requests import BadRequest, parse_session, parse_touch
 from ringtrail.lib import clock
 from ringtrail.visits import actions as visit_actions
 
+Parsed = TypeVar("Parsed")
 JSON = "application/json"
 Headers = tuple[tuple[str, str], ...]
 # On every reply of either front end (Django's SecurityMiddleware does not run for these paths).
@@ -79,35 +81,45 @@ def admitted(call: Call) -> AccountConfig | Reply:
     return config
 
 
-def session_reply(call: Call) -> Reply:
+@dataclass(frozen=True)
+class Admitted(Generic[Parsed]):
+    config: AccountConfig
+    cors: Headers
+    request: Parsed
+
+
+def admitted_body(call: Call, parse: Callable[[bytes], Parsed]) -> Admitted[Parsed] | Reply:
+    """``admitted``, then the body parsed; a body that does not parse is a 400 naming the problem."""
     config = admitted(call)
     if isinstance(config, Reply):
         return config
     cors = cors_headers(call.origin, config.account)
     try:
-        parsed = parse_session(call.body)
+        return Admitted(config, cors, parse(call.body))
     except BadRequest as error:
         return json_reply(400, {"error": str(error)}, cors)
-    outcome = pipeline.handle(config, parsed, pipeline.Caller(ip=call.ip, user_agent=call.user_agent))
+
+
+def session_reply(call: Call) -> Reply:
+    accepted = admitted_body(call, parse_session)
+    if isinstance(accepted, Reply):
+        return accepted
+    caller = pipeline.Caller(ip=call.ip, user_agent=call.user_agent)
+    outcome = pipeline.handle(accepted.config, accepted.request, caller)
     body = {
         "visitor": outcome.visitor,
         "session": outcome.session,
         "swaps": outcome.swaps,
         "ttl": outcome.ttl,
     }
-    return json_reply(200, body, cors)
+    return json_reply(200, body, accepted.cors)
 
 
 def touch_reply(call: Call) -> Reply:
-    config = admitted(call)
-    if isinstance(config, Reply):
-        return config
-    cors = cors_headers(call.origin, config.account)
-    try:
-        parsed = parse_touch(call.body)
-    except BadRequest as error:
-        return json_reply(400, {"error": str(error)}, cors)
-    now = clock.now()
-    lease_store().touch(config.account.pk, parsed.session, now)
-    visit_actions.touch_session(config.account, parsed.session, now)
-    return Reply(204, headers=cors)
+    accepted = admitted_body(call, parse_touch)
+    if isinstance(accepted, Reply):
+        return accepted
+    now, account = clock.now(), accepted.config.account
+    lease_store().touch(account.pk, accepted.request.session, now)
+    visit_actions.touch_session(account, accepted.request.session, now)
+    return Reply(204, headers=accepted.cors)
