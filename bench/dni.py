@@ -103,6 +103,7 @@ class Options:
     workers: int
     threads: int
     client: str
+    paced_ratio: float
     as_json: bool
 
 
@@ -157,6 +158,12 @@ def parse_args(argv: list[str] | None = None) -> Options:
     )
     parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "2")))
     parser.add_argument("--client", choices=sorted(LOAD_GENERATORS), default="raw")
+    parser.add_argument(
+        "--paced-ratio",
+        type=float,
+        default=GOAL_RATIO,
+        help=f"paced phases' rate as a share of the bare view's req/s (default {GOAL_RATIO}, the goal)",
+    )
     parser.add_argument("--json", action="store_true", dest="as_json", help="print one JSON document")
     args = parser.parse_args(argv)
 
@@ -174,6 +181,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         workers=args.workers,
         threads=args.threads,
         client=args.client,
+        paced_ratio=args.paced_ratio,
         as_json=args.as_json,
     )
 
@@ -262,6 +270,7 @@ class StoreRun:
     paced_new: PhaseStats
     paced_returning: PhaseStats
     rate: float
+    paced_ratio: float
     sent_new: int
     overflow: int
 
@@ -274,7 +283,7 @@ def measure(options: Options, server: Server, seed: Seed) -> StoreRun:
 
     cap, spare = options.max_requests, max(500, int(options.warmup * 4_000))
     bare = go(Phase("bare /healthz", *split([Request("GET", "/healthz")] * (cap + spare), spare), is_healthy))
-    rate = round(GOAL_RATIO * bare.requests_per_second, 1)
+    rate = round(options.paced_ratio * bare.requests_per_second, 1)
     paced_spare, paced_count = paced_budget(options, rate)
     answers = Answers(seed.fallback)
     new_spare, new_cap = new_visitor_budget(options, paced_spare + paced_count)
@@ -292,7 +301,7 @@ def measure(options: Options, server: Server, seed: Seed) -> StoreRun:
     paced_back = go(Phase("returning, paced", *split(back, paced_spare), returning_answers.check), rate)
     overflow = len(answers.overflow) + len(returning_answers.overflow) + len(paced_answers.overflow)
     sent = new_phase.taken + paced_spare + paced_count
-    return StoreRun(bare, new, returning, paced_new, paced_back, rate, sent, overflow)
+    return StoreRun(bare, new, returning, paced_new, paced_back, rate, options.paced_ratio, sent, overflow)
 
 
 def redis_unavailable(env: dict[str, str]) -> str | None:
@@ -352,6 +361,7 @@ def store_report(run: StoreRun) -> dict[str, Any]:
             "returning_paced": run.paced_returning.as_dict(),
         },
         "paced_rate": run.rate,
+        "paced_ratio": run.paced_ratio,
         "ratios": {
             "new_rps_over_bare_rps": ratio(new.requests_per_second, bare.requests_per_second),
             "new_p99_over_bare_p99": ratio(new.p99_ms, bare.p99_ms),
@@ -378,7 +388,7 @@ def goals(bare: PhaseStats, phase: PhaseStats, paced: PhaseStats) -> dict[str, A
         "ratio_met": throughput >= GOAL_RATIO,
         "p99_ms_below": GOAL_P99_MS,
         "p99_met": phase.p99_ms < GOAL_P99_MS,  # at saturation (closed loop)
-        "p99_at_goal_rate_met": paced.p99_ms < GOAL_P99_MS,
+        "p99_paced_met": paced.p99_ms < GOAL_P99_MS,  # at the paced rate (the goal's by default)
     }
 
 
@@ -411,6 +421,7 @@ def report(options: Options, engine: str, seed: Seed, stores: dict[str, Any]) ->
         "database": engine,
         "server": {"command": "ringtrail serve", "workers": options.workers, "threads": options.threads},
         "client": options.client,
+        "paced_ratio": options.paced_ratio,
         "concurrency": options.concurrency,
         "duration_s": options.duration,
         "warmup_s": options.warmup,
@@ -438,14 +449,14 @@ def render_store(name: str, result: dict[str, Any]) -> list[str]:
         f"p99 {r['returning_p99_over_bare_p99']}"
     )
     rate = result["paced_rate"]
-    lines.append(f"paced phases: {rate:.0f} sessions/s ({GOAL_RATIO} x the bare view's req/s)")
+    lines.append(f"paced phases: {rate:.0f} sessions/s ({result['paced_ratio']} x the bare view's req/s)")
     for phase, paced in ((phases[1], phases[3]), (phases[2], phases[4])):
         goal = result["goals"][phase.name]
         lines.append(
             f"goals for {phase.name}: throughput ratio >= {GOAL_RATIO}: "
             f"{'met' if goal['ratio_met'] else 'NOT met'}; p99 < {GOAL_P99_MS:.0f} ms at saturation: "
-            f"{'met' if goal['p99_met'] else 'NOT met'} (p99 {phase.p99_ms:.1f} ms), at the goal rate: "
-            f"{'met' if goal['p99_at_goal_rate_met'] else 'NOT met'} (p99 {paced.p99_ms:.1f} ms)"
+            f"{'met' if goal['p99_met'] else 'NOT met'} (p99 {phase.p99_ms:.1f} ms), at the paced rate: "
+            f"{'met' if goal['p99_paced_met'] else 'NOT met'} (p99 {paced.p99_ms:.1f} ms)"
         )
     share = overflow["share_of_new_visitors"]
     lines.append(f"overflow (fallback number shown): {overflow['answers']} answers, share {share}")

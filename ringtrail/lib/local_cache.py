@@ -3,8 +3,11 @@
 Every process keeps its own dict; a version token in the shared Django cache says when any process
 changed the configuration. A process looks at that token at most every ``recheck`` seconds (so other
 processes see a change within that time; the writing process at once), and each entry also expires
-after ``ttl`` seconds, which bounds staleness if a change slips past the version bump. If the shared
-cache is unreachable, the loader is called every time: slower, never stale.
+after ``ttl`` seconds, which bounds staleness if a change slips past the version bump. When an entry
+has only outlived its ``ttl`` (the version is unchanged), one caller reloads it while the others keep
+serving the copy they have: a large configuration takes a while to load, and every thread of a
+process reloading it at once stalled all of that process's requests. If the shared cache is
+unreachable, the loader is called every time: slower, never stale.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class VersionedLocalCache(Generic[V]):
         self._version: str | None = None
         self._version_read_at = -float("inf")
         self._lock = threading.Lock()
+        self._reloading: set[str] = set()
 
     def get(self, key: str, load: Callable[[], V]) -> V:
         now = time.monotonic()
@@ -49,7 +53,16 @@ class VersionedLocalCache(Generic[V]):
             hit = self._entries.get(key)
         if hit is not None and now - hit[0] < self.ttl:
             return hit[1]
-        value = load()
+        if hit is not None:
+            with self._lock:
+                if key in self._reloading:
+                    return hit[1]
+                self._reloading.add(key)
+        try:
+            value = load()
+        finally:
+            with self._lock:
+                self._reloading.discard(key)
         with self._lock:
             if self._version == version:
                 self._entries[key] = (now, value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from django.core.cache import cache
@@ -54,3 +55,30 @@ def test_unreachable_shared_cache_means_no_caching(settings: Any) -> None:
     local: VersionedLocalCache[int] = VersionedLocalCache("test:v", recheck=0)
     load = Loader()
     assert (local.get("k", load), local.get("k", load)) == (1, 2)
+
+
+def test_while_one_caller_reloads_an_expired_entry_the_others_keep_the_old_copy() -> None:
+    local: VersionedLocalCache[int] = VersionedLocalCache("test:v", ttl=0, recheck=3600)
+    local.get("k", Loader())
+    seen_meanwhile: list[int] = []
+    started, finish = threading.Event(), threading.Event()
+
+    def slow_load() -> int:
+        started.set()
+        finish.wait(5)
+        return 2
+
+    reloader = threading.Thread(target=local.get, args=("k", slow_load))
+    reloader.start()
+    started.wait(5)
+    seen_meanwhile.append(local.get("k", lambda: 99))  # not a second load: the old copy
+    finish.set()
+    reloader.join()
+    assert seen_meanwhile == [1]
+
+
+def test_a_changed_version_is_never_served_from_the_old_copy() -> None:
+    local: VersionedLocalCache[int] = VersionedLocalCache("test:v", ttl=0, recheck=0)
+    local.get("k", Loader())
+    cache.set("test:v", "changed-elsewhere")
+    assert local.get("k", lambda: 7) == 7
