@@ -3,9 +3,9 @@
 Every page view of every customer's site calls the session endpoint. Django's request handling
 around it (building a ``WSGIRequest``, two signals, the middleware chain, an ``HttpResponse``) cost
 as much server CPU as the endpoint's own work, so these two paths are answered here, before
-Django's handler, by ``endpoints.py``: the same code the Django views run. Everything else goes to
-Django, including any request this front would treat differently from Django: another method, a
-path that is not plain ASCII, a simulated-clock header.
+Django's handler, by ``endpoints.py``: the same code the Django views run. Everything else goes on
+(to ``lib/machine_lane.py``, then Django), including any request this front would treat differently
+from Django: another method, a path that is not plain ASCII, a simulated-clock header.
 
 What Django's handling gave these paths, this front gives too: the body-size guard (413, or 400 for
 a bad ``Content-Length``), ``nosniff``, a logged 500 for an unexpected error, and closing database
@@ -14,7 +14,6 @@ connections that broke or outlived ``CONN_MAX_AGE`` once the request is done.
 
 from __future__ import annotations
 
-import functools
 import http
 import logging
 from collections.abc import Callable, Iterable
@@ -22,7 +21,7 @@ from collections.abc import Callable, Iterable
 from ringtrail.dni import endpoints
 from ringtrail.dni.endpoints import Call, Reply
 from ringtrail.lib.clock import META_KEY as CLOCK_HEADER
-from ringtrail.lib.machine_lane import Environ, StartResponse, WsgiApp, close_spent_connections
+from ringtrail.lib.machine_lane import Environ, StartResponse, WsgiApp, close_spent_connections, status_line
 from ringtrail.lib.middleware import DNI_MAX_BODY_BYTES, body_length, body_size_refusal
 
 # Django's own logger for failed requests, so an error here is reported like one behind Django.
@@ -92,10 +91,5 @@ def send(reply: Reply, start_response: StartResponse) -> list[bytes]:
     if reply.status != 204:  # a 204 carries no Content-Length (RFC 9110 §8.6)
         headers.append(("Content-Length", str(len(reply.body))))
     headers += endpoints.ALWAYS
-    start_response(status_line(reply.status), headers)
+    start_response(status_line(reply.status, http.HTTPStatus(reply.status).phrase), headers)
     return [reply.body]
-
-
-@functools.cache
-def status_line(status: int) -> str:
-    return f"{status} {http.HTTPStatus(status).phrase}"

@@ -51,7 +51,7 @@ class MachineLane:
 
     @staticmethod
     def django_send(response: HttpResponseBase, start_response: StartResponse) -> Iterable[bytes]:
-        start_response(status_line(response), headers_of(response))
+        start_response(status_line(response.status_code, response.reason_phrase), headers_of(response))
         return response  # iterable, and closed by the server (which sends request_finished)
 
 
@@ -85,7 +85,7 @@ def respond(environ: Environ, match: ResolverMatch) -> HttpResponseBase:
 
 def send(response: HttpResponseBase, start_response: StartResponse) -> list[bytes]:
     content = response.content  # type: ignore[attr-defined]  # not streaming: checked by the caller
-    start_response(status_line(response), headers_of(response))
+    start_response(status_line(response.status_code, response.reason_phrase), headers_of(response))
     return [content]
 
 
@@ -96,12 +96,8 @@ def headers_of(response: HttpResponseBase) -> list[tuple[str, str]]:
     ]
 
 
-def status_line(response: HttpResponseBase) -> str:
-    return _status_line(response.status_code, response.reason_phrase)
-
-
 @functools.lru_cache(maxsize=64)
-def _status_line(code: int, phrase: str) -> str:
+def status_line(code: int, phrase: str) -> str:
     return f"{code} {phrase}"
 
 

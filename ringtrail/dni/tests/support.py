@@ -13,9 +13,6 @@ from ringtrail.dni.models import Pool
 from ringtrail.numbers.models import SwapTarget, TrackingNumber
 from ringtrail.sources.models import Source, SourceRule
 from ringtrail.testing import WiredAccount, wired_account
-from ringtrail.testing_wsgi import FRONTS, WsgiClient, front_client
-
-__all__ = ["FRONTS", "WsgiClient", "front_client"]
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36"
 TARGET = "+14155550199"

@@ -13,7 +13,8 @@ from django.test import Client
 
 from ringtrail.dni import endpoints
 from ringtrail.dni.edge import route_of
-from ringtrail.dni.tests.support import BROWSER, Site, WsgiClient, post, visit
+from ringtrail.dni.tests.support import BROWSER, Site, post, visit
+from ringtrail.testing_wsgi import WsgiClient
 from ringtrail.visits.models import Session
 
 

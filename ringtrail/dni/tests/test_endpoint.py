@@ -10,7 +10,8 @@ from django.test import Client
 
 from ringtrail.dni.models import Lease
 from ringtrail.dni.session import drop_counts
-from ringtrail.dni.tests.support import BROWSER, FRONTS, TARGET, Site, front_client, post, visit
+from ringtrail.dni.tests.support import BROWSER, TARGET, Site, post, visit
+from ringtrail.testing_wsgi import FRONTS, front_client
 from ringtrail.visits.models import PageView, Session, Visitor
 
 pytestmark = pytest.mark.django_db

@@ -16,8 +16,9 @@ from django.test import Client
 from ringtrail.dni import leases
 from ringtrail.dni.leases_redis import RedisLeaseStore
 from ringtrail.dni.session import drop_counts
-from ringtrail.dni.tests.support import FRONTS, TARGET, Site, front_client, post, visit
+from ringtrail.dni.tests.support import TARGET, Site, post, visit
 from ringtrail.lib import clock, redis_client
+from ringtrail.testing_wsgi import FRONTS, front_client
 from ringtrail.visits.actions import forget_local_first_sources
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"

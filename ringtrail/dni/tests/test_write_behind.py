@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from ringtrail.dni.tests.support import FRONTS, TARGET, Site, front_client, post, visit
+from ringtrail.dni.tests.support import TARGET, Site, post, visit
+from ringtrail.testing_wsgi import FRONTS, front_client
 from ringtrail.visits.actions import forget_local_first_sources
 from ringtrail.visits.buffer import buffer, flush_pending
 from ringtrail.visits.models import PageView, Session, Visitor
