@@ -70,8 +70,9 @@ SwapTarget.objects.create(account=wired.account, number="+14155550199", label="M
 paid = Source.objects.create(account=wired.account, name="Google Ads (web)", medium="cpc", kind="online")
 SourceRule.objects.create(source=paid, kind="click_id", value="gclid")
 pool = Pool.objects.create(account=wired.account, source=paid, fallback_number=wired.tracking)
+# Ten-digit NANP numbers whatever the pool size: (628) 200-0000, (628) 200-0001, ...
 TrackingNumber.objects.bulk_create(
-    TrackingNumber(account=wired.account, number=f"+1628555{i:04d}", connection=wired.connection,
+    TrackingNumber(account=wired.account, number=f"+1628{2_000_000 + i:07d}", connection=wired.connection,
                    pool=pool, source=paid, receiving_number=wired.receiving)
     for i in range(POOL_SIZE)
 )

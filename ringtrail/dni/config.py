@@ -31,9 +31,6 @@ class AccountConfig:
     static_numbers: dict[int, int] = field(default_factory=dict)  # source id -> tracking number id
     swap_targets: frozenset[str] = frozenset()
     numbers: dict[int, str] = field(default_factory=dict)  # tracking number id -> E.164
-    # tracking number id -> national format: parsing a number costs more than the rest of a swap,
-    # so it is done once per configuration, not once per visitor.
-    formatted: dict[int, str] = field(default_factory=dict)
     # pool id -> its active numbers in id order: what the lease store may hand out.
     eligible: dict[int, tuple[int, ...]] = field(default_factory=dict)
 
@@ -69,12 +66,13 @@ def load(public_key: str) -> AccountConfig | None:
         static_numbers=_static_numbers(numbers),
         swap_targets=frozenset(SwapTarget.objects.filter(account=account).values_list("number", flat=True)),
         numbers=e164,
-        formatted={pk: formatted_number(number) for pk, number in e164.items()},
         eligible=_eligible_by_pool(numbers),
     )
 
 
-# Reloads of a configuration (every minute, or when it changes) find most numbers here.
+# Formatted when first shown, not when a configuration loads: a pool may hold tens of thousands of
+# numbers, and each process reloads its configuration every minute. Numbers outside NANP need a
+# parse (~25 µs), so they are kept.
 formatted_number = functools.lru_cache(maxsize=65536)(format_national)
 
 

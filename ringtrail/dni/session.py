@@ -275,7 +275,7 @@ def swaps_for(config: AccountConfig, seen: tuple[str, ...], number_id: int) -> d
         return {}
     found = {normalized for t in seen if (normalized := _normalized(t))}
     wanted = found & config.swap_targets if seen else config.swap_targets
-    formatted = config.formatted.get(number_id) or formatted_number(number)
+    formatted = formatted_number(number)
     return {target: {"number": number, "formatted": formatted} for target in sorted(wanted)}
 
 

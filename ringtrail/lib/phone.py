@@ -34,8 +34,22 @@ def is_sip_uri(raw: str) -> bool:
 
 
 def format_national(e164: str) -> str:
+    if _is_nanp(e164):
+        # Every NANP number's national format is (NPA) NXX-XXXX (phonenumbers agrees: see
+        # lib/tests/test_phone.py); parsing one costs ~25 µs, a pool of 60 000 more than a second.
+        return f"({e164[2:5]}) {e164[5:8]}-{e164[8:]}"
     try:
         parsed = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return e164
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
+
+
+def _is_nanp(e164: str) -> bool:
+    return (
+        len(e164) == 12
+        and e164.startswith("+1")
+        and e164[2] in "23456789"
+        and e164[2:].isdecimal()
+        and e164.isascii()
+    )
