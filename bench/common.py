@@ -379,6 +379,8 @@ class PhaseStats:
     error_samples: list[str]
     client_cpu_ms_per_request: float
     server_cpu_ms_per_request: float | None
+    # CPU of a service beside the server that the phase used (the DNI benchmark's Redis), if measured.
+    service_cpu_ms_per_request: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -414,19 +416,25 @@ def run_phase(
     warmup: float,
     client: str,
     rate: float | None = None,
+    service_cpu: Callable[[], float | None] | None = None,
 ) -> PhaseStats:
     """Warm up (not timed), then measure a closed loop for ``seconds`` or until requests run out;
-    with a ``rate``, requests are sent at that rate instead (raw client only)."""
+    with a ``rate``, requests are sent at that rate instead (raw client only). ``service_cpu``
+    reads the CPU seconds of a service the server uses, over the same window as the server's."""
     generate = LOAD_GENERATORS[client]
     if rate is not None:
         generate = functools.partial(paced_raw, rate=rate)
     warm = generate(server.port, phase.warmup, concurrency, warmup, phase.check) if warmup > 0 else Samples()
+    read_service = service_cpu or (lambda: None)
+    service_start = read_service()
     server_cpu, client_cpu, start = server.cpu_seconds(), time.process_time(), time.perf_counter()
     samples = generate(server.port, phase.measured, concurrency, seconds, phase.check)
     elapsed = time.perf_counter() - start
     client_used, server_end = time.process_time() - client_cpu, server.cpu_seconds()
     server_used = None if server_cpu is None or server_end is None else server_end - server_cpu
-    return summarize(phase.name, samples, elapsed, client_used, server_used, warm.errors)
+    service_end = read_service()
+    service_used = None if service_start is None or service_end is None else service_end - service_start
+    return summarize(phase.name, samples, elapsed, client_used, server_used, warm.errors, service_used)
 
 
 def summarize(
@@ -436,6 +444,7 @@ def summarize(
     client_cpu: float,
     server_cpu: float | None,
     warmup_errors: Sequence[str] = (),
+    service_cpu: float | None = None,
 ) -> PhaseStats:
     ordered = sorted(samples.latencies)
     count = len(ordered)
@@ -454,6 +463,7 @@ def summarize(
         error_samples=sorted({*samples.errors, *warmup_errors})[:5],
         client_cpu_ms_per_request=round(client_cpu * per_request, 3),
         server_cpu_ms_per_request=None if server_cpu is None else round(server_cpu * per_request, 3),
+        service_cpu_ms_per_request=None if service_cpu is None else round(service_cpu * per_request, 3),
     )
 
 
@@ -461,21 +471,27 @@ def ratio(numerator: float, denominator: float) -> float | None:
     return round(numerator / denominator, 3) if denominator else None
 
 
-def format_table(phases: Sequence[PhaseStats]) -> str:
+def format_table(phases: Sequence[PhaseStats], service: str = "") -> str:
+    """One row per phase; with a ``service`` name, a column for its CPU too."""
     header = (
         f"{'phase':<16}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
         f"{'max ms':>9}{'errors':>8}{'client cpu':>12}{'server cpu':>12}"
-    )
+    ) + (f"{service + ' cpu':>12}" if service else "")
     rows = [header]
     for p in phases:
-        server_cpu = "n/a" if p.server_cpu_ms_per_request is None else f"{p.server_cpu_ms_per_request:.2f}"
         rows.append(
             f"{p.name:<16}{p.requests:>9}{p.requests_per_second:>9.0f}{p.p50_ms:>9.1f}{p.p90_ms:>9.1f}"
             f"{p.p99_ms:>9.1f}{p.max_ms:>9.1f}{p.errors:>8}{p.client_cpu_ms_per_request:>12.2f}"
-            f"{server_cpu:>12}"
+            f"{_cpu(p.server_cpu_ms_per_request):>12}"
+            + (f"{_cpu(p.service_cpu_ms_per_request):>12}" if service else "")
         )
-    rows.append("(cpu columns: CPU milliseconds per request, client = this process, server = all workers)")
+    legend = "client = this process, server = all workers" + (f", {service} = its server" if service else "")
+    rows.append(f"(cpu columns: CPU milliseconds per request, {legend})")
     return "\n".join(rows)
+
+
+def _cpu(milliseconds: float | None) -> str:
+    return "n/a" if milliseconds is None else f"{milliseconds:.2f}"
 
 
 def run_benchmark(

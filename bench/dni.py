@@ -276,10 +276,30 @@ class StoreRun:
     overflow: int
 
 
-def measure(options: Options, server: Server, seed: Seed) -> StoreRun:
+def redis_cpu_seconds() -> float | None:
+    """Redis's own CPU (user + system, all its threads) so far; None if it does not answer."""
+    import redis
+
+    try:
+        cpu = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, socket_timeout=2).info("cpu")
+    except redis.RedisError:
+        return None
+    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
+
+
+def measure(options: Options, server: Server, seed: Seed, store: str) -> StoreRun:
+    service_cpu = redis_cpu_seconds if store == "redis" else None
+
     def go(phase: Phase, rate: float | None = None) -> PhaseStats:
         return run_phase(
-            server, phase, options.concurrency, options.duration, options.warmup, options.client, rate
+            server,
+            phase,
+            options.concurrency,
+            options.duration,
+            options.warmup,
+            options.client,
+            rate,
+            service_cpu,
         )
 
     cap, spare = options.max_requests, max(500, int(options.warmup * 4_000))
@@ -340,7 +360,7 @@ def run_store(options: Options, tmp: Path, database_url: str, seed: Seed, store:
     run_django_snippet(CLEAR_LEASES, env)  # each store starts with the whole pool free
     try:
         with running_server(env, options.workers, options.threads) as server:
-            measured = measure(options, server, seed)
+            measured = measure(options, server, seed, store)
     except BenchError as error:
         if store == "sql":
             raise
@@ -361,6 +381,7 @@ def store_report(run: StoreRun) -> dict[str, Any]:
             "new_paced": run.paced_new.as_dict(),
             "returning_paced": run.paced_returning.as_dict(),
         },
+        "cpus": os.cpu_count() or 1,
         "paced_rate": run.rate,
         "paced_ratio": run.paced_ratio,
         "ratios": {
@@ -443,7 +464,7 @@ def render_store(name: str, result: dict[str, Any]) -> list[str]:
     keys = ("bare", "new", "returning", "new_paced", "returning_paced")
     phases = [PhaseStats(**result["phases"][key]) for key in keys]
     r, overflow = result["ratios"], result["overflow"]
-    lines = [f"[{name} lease store]", format_table(phases)]
+    lines = [f"[{name} lease store]", format_table(phases, "redis" if name == "redis" else "")]
     lines.append(
         f"ratio new / bare: throughput {r['new_rps_over_bare_rps']}, p99 {r['new_p99_over_bare_p99']}; "
         f"returning / bare: throughput {r['returning_rps_over_bare_rps']}, "
@@ -459,10 +480,25 @@ def render_store(name: str, result: dict[str, Any]) -> list[str]:
             f"{'met' if goal['p99_met'] else 'NOT met'} (p99 {phase.p99_ms:.1f} ms), at the paced rate: "
             f"{'met' if goal['p99_paced_met'] else 'NOT met'} (p99 {paced.p99_ms:.1f} ms)"
         )
+    lines += [machine_use(phase, result["cpus"]) for phase in phases[3:]]
     share = overflow["share_of_new_visitors"]
     lines.append(f"overflow (fallback number shown): {overflow['answers']} answers, share {share}")
     lines += [f"error: {sample}" for phase in phases for sample in phase.error_samples]
     return lines
+
+
+def machine_use(phase: PhaseStats, cpus: int) -> str:
+    """How much of the machine a paced phase kept busy: latency at a fixed rate climbs steeply as
+    this nears all of it, whatever the endpoint."""
+    parts = {
+        "server": phase.server_cpu_ms_per_request,
+        "client": phase.client_cpu_ms_per_request,
+        "redis": phase.service_cpu_ms_per_request,
+    }
+    known = {name: ms for name, ms in parts.items() if ms is not None}
+    busy = sum(known.values()) * phase.requests_per_second / 1000
+    shares = " + ".join(f"{name} {ms * phase.requests_per_second / 1000:.2f}" for name, ms in known.items())
+    return f"{phase.name}: {busy:.2f} of {cpus} CPUs busy ({shares})"
 
 
 def render_text(result: dict[str, Any]) -> str:
