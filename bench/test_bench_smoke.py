@@ -11,6 +11,7 @@ from typing import Any
 SCRIPT = Path(__file__).resolve().parent / "voice_webhook.py"
 DNI_SCRIPT = Path(__file__).resolve().parent / "dni.py"
 FLOWS_SCRIPT = Path(__file__).resolve().parent / "flows.py"
+FLUSH_SCRIPT = Path(__file__).resolve().parent / "record_flush.py"
 
 
 def run_smoke(script: Path) -> dict[str, Any]:
@@ -57,3 +58,10 @@ def test_call_flow_benchmark_smoke() -> None:
     for kind in ("static", "flow", "resumed"):
         assert result["webhooks"][kind]["stored"] == result["webhooks"][kind]["sent"]
     assert result["webhooks"]["flow_events"] >= result["webhooks"]["flow"]["sent"]
+
+
+def test_record_flush_benchmark_smoke() -> None:
+    # Page views answered in process while the buffer flushes, both ways, without an error.
+    result = run_smoke(FLUSH_SCRIPT)
+    assert set(result["modes"]) == {"one transaction", "batched"}
+    assert all(mode["requests"] > 0 and mode["errors"] == 0 for mode in result["modes"].values())

@@ -129,3 +129,44 @@ def test_batches_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     for i in range(5):
         pending.add(Heartbeat(1, f"s{i}", T0))
     assert pending.flush() == 5 and sizes == [2, 2, 1]
+
+
+def test_a_flush_writes_small_batches_with_a_pause_between_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(VisitBuffer, "_ensure_thread", lambda self: None)
+    pauses: list[float] = []
+    monkeypatch.setattr(buffer_module.time, "sleep", pauses.append)
+    sizes: list[int] = []
+    pending = VisitBuffer(lambda batch: sizes.append(len(batch)), lambda: 30.0)
+    for i in range(5):
+        pending.add(Heartbeat(1, f"s{i}", T0))
+    assert pending.flush(2, 0.004) == 5
+    assert sizes == [2, 2, 1] and pauses == [0.004, 0.004]  # between transactions, not before the first
+
+
+def test_the_background_thread_flushes_in_the_configured_batches(settings: Any) -> None:
+    settings.DNI_RECORD_FLUSH_SECONDS = 0.05
+    settings.DNI_RECORD_BATCH = 2
+    settings.DNI_RECORD_BATCH_PAUSE_SECONDS = 0.001
+    sizes: list[int] = []
+    pending = VisitBuffer(lambda batch: sizes.append(len(batch)), buffer_module._flush_interval)
+    for i in range(5):
+        pending.add(Heartbeat(1, f"s{i}", T0))
+    deadline = time.monotonic() + 10
+    while sum(sizes) < 5 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert sum(sizes) == 5 and max(sizes) <= 2
+
+
+def test_hits_added_during_a_flush_wait_for_the_next_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(VisitBuffer, "_ensure_thread", lambda self: None)
+    sizes: list[int] = []
+
+    def writer(batch: list[Hit]) -> None:
+        sizes.append(len(batch))
+        pending.add(Heartbeat(1, "arrived-meanwhile", T0))  # a page view answered during the write
+
+    pending = VisitBuffer(writer, lambda: 30.0)
+    for i in range(3):
+        pending.add(Heartbeat(1, f"s{i}", T0))
+    assert pending.flush(2, 0.0) == 3
+    assert sizes == [2, 1] and pending.pending() == 2
