@@ -5,11 +5,13 @@
 For each lease store (SQL, and Redis when asked for and available) the real server (``ringtrail serve``)
 is started once and driven by the same closed-loop load generator, at the same concurrency, through
 three phases: the bare ``/healthz`` view, new visitors (every request leases a pool number) and
-returning visitors (page views sending back the ids they were given: the sticky path). Then both kinds
-of session again, sent at the rate the throughput goal asks for (half the bare view's), over the same
-connections: a closed loop's latency is its concurrency divided by its throughput, so its p99 says how
-long the queue was; the paced phases say how fast a session is answered at that load. Exits non-zero
-if any answer was not a pool number for the swap target; the goals are reported, never enforced.
+returning visitors (page views sending back the ids they were given: the sticky path). Then the bare
+view and both kinds of session again, sent at the rate the throughput goal asks for (half the bare
+view's), over the same connections: a closed loop's latency is its concurrency divided by its
+throughput, so its p99 says how long the queue was; the paced phases say how fast a session is
+answered at that load, and the paced bare view what the server and the load generator alone give at
+it. Exits non-zero if any answer was not a pool number for the swap target; the goals are reported,
+never enforced.
 See docs/benchmarks.md.
 """
 
@@ -268,6 +270,7 @@ class StoreRun:
     bare: PhaseStats
     new: PhaseStats
     returning: PhaseStats
+    paced_bare: PhaseStats
     paced_new: PhaseStats
     paced_returning: PhaseStats
     rate: float
@@ -315,6 +318,8 @@ def measure(options: Options, server: Server, seed: Seed, store: str) -> StoreRu
     returning_answers = Answers(seed.fallback)
     back = returning_requests(seed, list(answers.ids), cap + spare)
     returning = go(Phase("returning", *split(back, spare), returning_answers.check))
+    healthz = [Request("GET", "/healthz")] * (paced_spare + paced_count)
+    paced_bare = go(Phase("bare, paced", *split(healthz, paced_spare), is_healthy), rate)
     paced_answers = Answers(seed.fallback)
     paced = new_visitor_requests(seed, paced_spare + paced_count)
     paced_new = go(Phase("new, paced", *split(paced, paced_spare), paced_answers.check), rate)
@@ -322,7 +327,9 @@ def measure(options: Options, server: Server, seed: Seed, store: str) -> StoreRu
     paced_back = go(Phase("returning, paced", *split(back, paced_spare), returning_answers.check), rate)
     overflow = len(answers.overflow) + len(returning_answers.overflow) + len(paced_answers.overflow)
     sent = new_phase.taken + paced_spare + paced_count
-    return StoreRun(bare, new, returning, paced_new, paced_back, rate, options.paced_ratio, sent, overflow)
+    return StoreRun(
+        bare, new, returning, paced_bare, paced_new, paced_back, rate, options.paced_ratio, sent, overflow
+    )
 
 
 def redis_unavailable(env: dict[str, str]) -> str | None:
@@ -370,7 +377,7 @@ def run_store(options: Options, tmp: Path, database_url: str, seed: Seed, store:
 
 def store_report(run: StoreRun) -> dict[str, Any]:
     bare, new, back = run.bare, run.new, run.returning
-    phases = (bare, new, back, run.paced_new, run.paced_returning)
+    phases = (bare, new, back, run.paced_bare, run.paced_new, run.paced_returning)
     errors = sum(p.errors + p.warmup_errors for p in phases)
     return {
         "available": True,
@@ -378,6 +385,7 @@ def store_report(run: StoreRun) -> dict[str, Any]:
             "bare": bare.as_dict(),
             "new": new.as_dict(),
             "returning": back.as_dict(),
+            "bare_paced": run.paced_bare.as_dict(),
             "new_paced": run.paced_new.as_dict(),
             "returning_paced": run.paced_returning.as_dict(),
         },
@@ -461,7 +469,7 @@ def report(options: Options, engine: str, seed: Seed, stores: dict[str, Any]) ->
 def render_store(name: str, result: dict[str, Any]) -> list[str]:
     if not result["available"]:
         return [f"[{name} lease store] not available: {result['reason']}"]
-    keys = ("bare", "new", "returning", "new_paced", "returning_paced")
+    keys = ("bare", "new", "returning", "bare_paced", "new_paced", "returning_paced")
     phases = [PhaseStats(**result["phases"][key]) for key in keys]
     r, overflow = result["ratios"], result["overflow"]
     lines = [f"[{name} lease store]", format_table(phases, "redis" if name == "redis" else "")]
@@ -472,7 +480,7 @@ def render_store(name: str, result: dict[str, Any]) -> list[str]:
     )
     rate = result["paced_rate"]
     lines.append(f"paced phases: {rate:.0f} sessions/s ({result['paced_ratio']} x the bare view's req/s)")
-    for phase, paced in ((phases[1], phases[3]), (phases[2], phases[4])):
+    for phase, paced in ((phases[1], phases[4]), (phases[2], phases[5])):
         goal = result["goals"][phase.name]
         lines.append(
             f"goals for {phase.name}: throughput ratio >= {GOAL_RATIO}: "

@@ -44,7 +44,8 @@ def test_dni_session_benchmark_smoke() -> None:
     result = run_smoke(DNI_SCRIPT)
     sql = result["stores"]["sql"]
     assert sql["available"] is True
-    assert_phases_clean(sql["phases"], ("bare", "new", "returning", "new_paced", "returning_paced"))
+    phases = ("bare", "new", "returning", "bare_paced", "new_paced", "returning_paced")
+    assert_phases_clean(sql["phases"], phases)
     assert sql["overflow"]["answers"] == 0
 
 
