@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
-import io
 import itertools
 import json
 import os
@@ -176,22 +175,13 @@ def page_views(application: Callable[..., Any], public_key: str) -> Callable[[],
     seed = dni.Seed(public_key, "", 0)
     counter = itertools.count()
 
+    from ringtrail.testing_wsgi import wsgi_environ
+
     def answer() -> bool:
         body = dni.session_body(None, None, f"https://acme.test/landing?gclid=g{next(counter)}", "")
-        request = dni.session_request(seed, body)
+        headers = {"CONTENT_TYPE": "text/plain", "HTTP_USER_AGENT": dni.BROWSER}
+        environ = wsgi_environ("POST", seed.path, body, headers)
         status: list[str] = []
-        environ = {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": request.path,
-            "CONTENT_LENGTH": str(len(body)),
-            "CONTENT_TYPE": "text/plain",
-            "HTTP_USER_AGENT": dni.BROWSER,
-            "REMOTE_ADDR": "127.0.0.1",
-            "SERVER_NAME": "bench",
-            "SERVER_PORT": "80",
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(body),
-        }
         b"".join(application(environ, lambda line, headers: status.append(line)))
         return bool(status) and status[0].startswith("200")
 

@@ -68,6 +68,30 @@ def _application() -> Any:
     return around(WSGIHandler())
 
 
+def wsgi_environ(method: str, path: str, body: bytes, extra: dict[str, Any]) -> dict[str, Any]:
+    """The environ a WSGI server hands the application for this request (``extra``: headers as
+    ``HTTP_*`` keys, ``CONTENT_TYPE``, ``REMOTE_ADDR``...)."""
+    path, _, query = path.partition("?")
+    return {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": io.StringIO(),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+        **{key: str(value) for key, value in extra.items()},
+    }
+
+
 class WsgiClient:
     def post(self, path: str, data: Any = b"", content_type: str = FORM, **extra: Any) -> WsgiResponse:
         """Like Django's client: a dict is sent as JSON for a JSON content type, else as a form
@@ -89,25 +113,7 @@ class WsgiClient:
 
     def request(self, method: str, path: str, body: bytes, extra: dict[str, Any]) -> WsgiResponse:
         application = _application()
-        path, _, query = path.partition("?")
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": method,
-            "PATH_INFO": path,
-            "QUERY_STRING": query,
-            "SERVER_NAME": "testserver",
-            "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1",
-            "CONTENT_LENGTH": str(len(body)),
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.url_scheme": "http",
-            "wsgi.errors": io.StringIO(),
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
-            "wsgi.version": (1, 0),
-            **{key: str(value) for key, value in extra.items()},
-        }
+        environ = wsgi_environ(method, path, body, extra)
         started: list[tuple[str, list[tuple[str, str]]]] = []
         # As Django's test client does: a test's transaction must survive Django's end of request.
         request_started.disconnect(close_old_connections)
