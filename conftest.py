@@ -1,4 +1,4 @@
-"""Test-wide isolation: each test gets its own cache and spool, so no state leaks between tests."""
+"""Test-wide isolation: each test gets its own cache, counters and spool, so no state leaks between tests."""
 
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ import pytest
 def _isolated_cache_and_spool(settings: Any, tmp_path: Path) -> None:
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": str(tmp_path)},
-        "ratelimit": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": f"rl-{tmp_path}",
-        },
     }
+    from ringtrail.lib.ratelimit import forget_local_counts
+
+    forget_local_counts()
     settings.SPOOL_DIR = tmp_path / "spool"
     # Counters and leases in a developer's Redis would leak between tests; tests that want Redis say so.
     settings.REDIS_URL = ""

@@ -127,8 +127,6 @@ CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
-        # Rate limits go straight to Redis (lib/ratelimit.py); this one serves only without it.
-        "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"},
     }
 else:
     CACHES = {
@@ -140,10 +138,8 @@ else:
             "TIMEOUT": None,
             "OPTIONS": {"MAX_ENTRIES": 10_000_000},
         },
-        # Rate-limit counters are written on every DNI request: per process in memory without Redis
-        # (each web process then allows the configured rate), shared and exact with Redis.
-        "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"},
     }
+# Rate-limit counters (lib/ratelimit.py) are in Redis when it is set, else in each process's memory.
 
 TASKS = {
     "default": {

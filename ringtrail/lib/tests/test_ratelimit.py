@@ -47,3 +47,18 @@ def test_any_limit_over_refuses(settings: Any) -> None:
 def test_unreachable_redis_allows(settings: Any) -> None:
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     assert ratelimit.allow("t-down", "k", 0) is True
+
+
+def test_local_counters_start_afresh_each_window() -> None:
+    counters = ratelimit.LocalCounters()
+    assert counters.count(["a:7", "b:7"], 7) == [1, 1]
+    assert counters.count(["a:7"], 7) == [2]
+    assert counters.count(["a:8"], 8) == [1]
+
+
+def test_local_counters_bound_their_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ratelimit, "LOCAL_KEYS", 3)
+    counters = ratelimit.LocalCounters()
+    for name in ("a", "b", "c", "d"):
+        counters.count([name], 1)
+    assert counters.count(["a"], 1) == [1]  # a flood of keys resets the table: it fails open
