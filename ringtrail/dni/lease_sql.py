@@ -1,21 +1,42 @@
-"""The SQL lease store's hot statements, written by hand.
+"""The SQL lease store's hot statements, written by hand and run on the driver's connection.
 
 Every new visitor runs them inside one write transaction, which SQLite serialises across processes:
 compiled through the ORM they cost ~3 ms of Python per visitor, most of it while holding the write
-lock. Table and column names come from the models; values are always bound parameters.
+lock. Through Django's cursor (its wrappers, the ``%s`` → ``?`` rewrite, the datetime adapter) and
+``transaction.atomic`` they still cost twice what the database did, so they run on the DB-API
+connection under ``wrap_database_errors`` (errors are Django's, and a broken connection is closed
+after the request), in a transaction begun and ended by hand when Django is in autocommit (every
+web request). Table and column names come from the models; values are always bound parameters.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+from collections.abc import Iterator
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from ringtrail.dni.models import Lease, Pool
+from ringtrail.lib.fast_insert import adapt_datetime
 from ringtrail.lib.fast_insert import sql_name as _name
+from ringtrail.lib.sqlite_writes import write_gate
 from ringtrail.numbers.models import NumberState, TrackingNumber
+
+LEASE_COLUMNS = (
+    "account",
+    "pool",
+    "tracking_number",
+    "visitor_id",
+    "session_id",
+    "started_at",
+    "last_seen_at",
+    "ends_at",
+    "recycled",
+)
 
 
 @functools.cache
@@ -29,6 +50,18 @@ def _statements(vendor: str) -> dict[str, str]:
         _name(Lease, "recycled"),
     )
     seen = _name(Lease, "last_seen_at")
+    # Never-leased numbers first (in id order), then the one released longest ago. Two bounded
+    # index probes: "IS NULL OR <= t" in one WHERE scanned the pool's whole index whenever no
+    # number was free, so an exhausted pool cost every new visitor a scan of the pool.
+    free = (
+        f"SELECT id FROM (SELECT id, 0 AS k FROM (SELECT id FROM {number}"  # noqa: S608
+        f" WHERE {n_pool} = %s AND {n_ends} IS NULL AND {n_state} = %s ORDER BY id LIMIT 1) fresh"
+        f" UNION ALL SELECT id, 1 AS k FROM (SELECT id FROM {number}"
+        f" WHERE {n_pool} = %s AND {n_ends} <= %s AND {n_state} = %s"
+        f" ORDER BY {n_ends}, id LIMIT 1) cooled) free ORDER BY k LIMIT 1"
+    )
+    columns = ", ".join(_name(Lease, column) for column in LEASE_COLUMNS)
+    placeholders = ", ".join("%s" for _ in LEASE_COLUMNS)
     return {
         # PostgreSQL: recyclers of one pool (which take a live lease's number) queue on its row.
         # SQLite: the write transaction (BEGIN IMMEDIATE) already serialises them.
@@ -39,19 +72,13 @@ def _statements(vendor: str) -> dict[str, str]:
             f" WHERE l.{l_pool} = %s AND l.{visitor} = %s AND l.{l_ends} > %s"
             f" AND n.{n_pool} = %s AND n.{n_state} = %s ORDER BY l.{l_ends} DESC LIMIT 1"
         ),
-        # Never-leased numbers first (in id order), then the one released longest ago. Two bounded
-        # index probes: "IS NULL OR <= t" in one WHERE scanned the pool's whole index whenever no
-        # number was free, so an exhausted pool cost every new visitor a scan of the pool.
-        "free": (
-            f"SELECT id FROM (SELECT id, 0 AS k FROM (SELECT id FROM {number}"  # noqa: S608
-            f" WHERE {n_pool} = %s AND {n_ends} IS NULL AND {n_state} = %s ORDER BY id LIMIT 1) fresh"
-            f" UNION ALL SELECT id, 1 AS k FROM (SELECT id FROM {number}"
-            f" WHERE {n_pool} = %s AND {n_ends} <= %s AND {n_state} = %s"
-            f" ORDER BY {n_ends}, id LIMIT 1) cooled) free ORDER BY k LIMIT 1"
-        ),
-        # Claiming sets the number's lease end in the statement that picks it. On PostgreSQL the
-        # pick skips rows other transactions hold, so concurrent visitors of one pool take
-        # different numbers without queueing on the pool; never-leased numbers are tried first.
+        "free": free,
+        # Claiming sets the number's lease end in the statement that picks it. SQLite's write
+        # transaction is serial, so one statement picks and marks.
+        "claim": f"UPDATE {number} SET {n_ends} = %s WHERE id = ({free}) RETURNING id",  # noqa: S608
+        # On PostgreSQL the pick skips rows other transactions hold, so concurrent visitors of one
+        # pool take different numbers without queueing on the pool; never-leased numbers are tried
+        # first.
         "claim_fresh": (
             f"UPDATE {number} SET {n_ends} = %s WHERE id = (SELECT id FROM {number}"  # noqa: S608
             f" WHERE {n_pool} = %s AND {n_ends} IS NULL AND {n_state} = %s ORDER BY id LIMIT 1"
@@ -62,63 +89,110 @@ def _statements(vendor: str) -> dict[str, str]:
             f" WHERE {n_pool} = %s AND {n_ends} <= %s AND {n_state} = %s ORDER BY {n_ends}, id LIMIT 1"
             f" FOR UPDATE SKIP LOCKED) RETURNING id"
         ),
+        "insert_lease": f"INSERT INTO {lease} ({columns}) VALUES ({placeholders})",  # noqa: S608
         "end_lease": f"UPDATE {lease} SET {l_ends} = %s WHERE id = %s",  # noqa: S608
         "extend_lease": f"UPDATE {lease} SET {seen} = %s, {l_ends} = %s WHERE id = %s",  # noqa: S608
         "mark_number": f"UPDATE {number} SET {n_ends} = %s WHERE id = %s",  # noqa: S608
     }
 
 
-def _at(moment: dt.datetime) -> Any:
-    return connection.ops.adapt_datetimefield_value(moment)
+@functools.cache
+def _driver_statements(vendor: str) -> dict[str, str]:
+    """The statements in the driver's placeholder style (sqlite3's ``?``; psycopg takes ``%s``)."""
+    statements = _statements(vendor)
+    if vendor != "sqlite":
+        return statements
+    return {name: sql.replace("%s", "?") for name, sql in statements.items()}
 
 
-def _run(name: str, params: list[Any]) -> tuple[Any, ...] | None:
-    with connection.cursor() as cursor:
-        cursor.execute(_statements(connection.vendor)[name], params)
+def _database() -> BaseDatabaseWrapper:
+    return connections[DEFAULT_DB_ALIAS]
+
+
+@contextlib.contextmanager
+def write_transaction() -> Iterator[None]:
+    """One acquisition's write transaction, queued on SQLite's write gate.
+
+    In autocommit (a web request) it is begun and ended on the driver's connection: ``BEGIN
+    IMMEDIATE`` on SQLite takes the write lock up front, as Django's transactions do here. Inside a
+    caller's transaction (tests, management code) it is a Django savepoint.
+    """
+    database = _database()
+    if database.in_atomic_block or not database.get_autocommit():
+        with write_gate(), transaction.atomic():
+            yield
+        return
+    with write_gate(), database.wrap_database_errors:
+        driver = database.connection
+        driver.execute("BEGIN IMMEDIATE" if database.vendor == "sqlite" else "BEGIN")
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(Exception):  # a broken connection: the error below is the news
+                driver.execute("ROLLBACK")
+            raise
+        driver.execute("COMMIT")
+
+
+def _at(database: BaseDatabaseWrapper, moment: dt.datetime) -> Any:
+    return adapt_datetime(database, moment)
+
+
+def _run(database: BaseDatabaseWrapper, name: str, params: list[Any]) -> tuple[Any, ...] | None:
+    database.ensure_connection()
+    with database.wrap_database_errors:
+        cursor = database.connection.execute(_driver_statements(database.vendor)[name], params)
         return cursor.fetchone() if cursor.description else None
 
 
 def lock_pool(pool_id: int) -> None:
-    if _statements(connection.vendor)["lock_pool"]:
-        _run("lock_pool", [pool_id])
+    database = _database()
+    if _statements(database.vendor)["lock_pool"]:
+        _run(database, "lock_pool", [pool_id])
 
 
 def sticky_lease(pool_id: int, visitor_id: str, now: dt.datetime) -> tuple[int, int, str, bool] | None:
     """The visitor's live lease on an active number of the pool: id, number, session, recycled."""
-    row = _run("sticky", [pool_id, visitor_id, _at(now), pool_id, NumberState.ACTIVE.value])
+    database = _database()
+    params = [pool_id, visitor_id, _at(database, now), pool_id, NumberState.ACTIVE.value]
+    row = _run(database, "sticky", params)
     return None if row is None else (int(row[0]), int(row[1]), str(row[2]), bool(row[3]))
 
 
-def free_number(pool_id: int, cooled_since: dt.datetime) -> int | None:
-    """The active number whose last lease ended longest ago, never-leased numbers first."""
-    active = NumberState.ACTIVE.value
-    row = _run("free", [pool_id, active, pool_id, _at(cooled_since), active])
-    return None if row is None else int(row[0])
-
-
 def claim_free_number(pool_id: int, cooled_since: dt.datetime, ends: dt.datetime) -> int | None:
-    """Take the number ``free_number`` would answer, marking it leased until ``ends``; None when
-    none is free. Only PostgreSQL runs acquisitions of one pool side by side; SQLite's write
-    transaction is serial, so there the pick and the mark are two plain statements."""
-    if connection.vendor != "postgresql":
-        number_id = free_number(pool_id, cooled_since)
-        if number_id is not None:
-            mark_number(number_id, ends)
-        return number_id
-    active = NumberState.ACTIVE.value
-    row = _run("claim_fresh", [_at(ends), pool_id, active])
+    """Take the active number whose last lease ended longest ago (never-leased numbers first),
+    marking it leased until ``ends``; None when none is free."""
+    database = _database()
+    active, until, cooled = NumberState.ACTIVE.value, _at(database, ends), _at(database, cooled_since)
+    if database.vendor != "postgresql":
+        row = _run(database, "claim", [until, pool_id, active, pool_id, cooled, active])
+        return None if row is None else int(row[0])
+    row = _run(database, "claim_fresh", [until, pool_id, active])
     if row is None:
-        row = _run("claim_cooled", [_at(ends), pool_id, _at(cooled_since), active])
+        row = _run(database, "claim_cooled", [until, pool_id, cooled, active])
     return None if row is None else int(row[0])
+
+
+def insert_lease(lease: dict[str, Any]) -> None:
+    """A lease row, from values keyed by ``LEASE_COLUMNS`` (foreign keys by id)."""
+    database = _database()
+    params = []
+    for column in LEASE_COLUMNS:
+        value = lease[column]
+        params.append(_at(database, value) if isinstance(value, dt.datetime) else value)
+    _run(database, "insert_lease", params)
 
 
 def end_lease(lease_id: int, at: dt.datetime) -> None:
-    _run("end_lease", [_at(at), lease_id])
+    database = _database()
+    _run(database, "end_lease", [_at(database, at), lease_id])
 
 
 def extend_lease(lease_id: int, seen: dt.datetime, ends: dt.datetime) -> None:
-    _run("extend_lease", [_at(seen), _at(ends), lease_id])
+    database = _database()
+    _run(database, "extend_lease", [_at(database, seen), _at(database, ends), lease_id])
 
 
 def mark_number(number_id: int, ends: dt.datetime) -> None:
-    _run("mark_number", [_at(ends), number_id])
+    database = _database()
+    _run(database, "mark_number", [_at(database, ends), number_id])

@@ -20,12 +20,9 @@ from typing import Protocol
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
 
 from ringtrail.dni import lease_sql
 from ringtrail.dni.models import Lease, Pool
-from ringtrail.lib.fast_insert import build, insert_unless_conflict
-from ringtrail.lib.sqlite_writes import write_gate
 from ringtrail.numbers.models import NumberState
 
 
@@ -79,7 +76,12 @@ class Holder:
 
 
 class LeaseStore(Protocol):
-    def acquire(self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant: ...
+    def acquire(
+        self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime, *, new_visitor: bool = False
+    ) -> Grant:
+        """The visitor's number in the pool. ``new_visitor``: the visitor id was made for this
+        request, so it holds no lease yet and a store may skip looking for one."""
+        ...
 
     def touch(self, account_id: int, session_id: str, now: dt.datetime) -> int: ...
 
@@ -103,10 +105,12 @@ class SqlLeaseStore:
     side; SQLite's write transactions are serial anyway). Recycling, which takes a live lease's
     number, still holds the pool's row lock."""
 
-    def acquire(self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant:
+    def acquire(
+        self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime, *, new_visitor: bool = False
+    ) -> Grant:
         # SQLite serialises the transaction anyway; the gate makes concurrent ones queue, not sleep.
-        with write_gate(), transaction.atomic():
-            kept = self._sticky(plan, visitor_id, session_id, now)
+        with lease_sql.write_transaction():
+            kept = None if new_visitor else self._sticky(plan, visitor_id, session_id, now)
             if kept is not None:
                 return kept
             number_id = lease_sql.claim_free_number(plan.pool_id, now - plan.cooldown, now + plan.hold)
@@ -190,9 +194,9 @@ class SqlLeaseStore:
         mark: bool = True,
     ) -> None:
         lease = {
-            "account_id": plan.account_id,
-            "pool_id": plan.pool_id,
-            "tracking_number_id": number_id,
+            "account": plan.account_id,
+            "pool": plan.pool_id,
+            "tracking_number": number_id,
             "visitor_id": visitor_id,
             "session_id": session_id,
             "started_at": now,
@@ -200,7 +204,7 @@ class SqlLeaseStore:
             "ends_at": now + plan.hold,
             "recycled": recycled,
         }
-        insert_unless_conflict(build(Lease, lease))  # leases have no unique constraint: always inserted
+        lease_sql.insert_lease(lease)
         if mark:  # a claimed number is marked already
             lease_sql.mark_number(number_id, now + plan.hold)
 

@@ -275,7 +275,10 @@ class RedisLeaseStore:
     def from_url(cls, url: str, prefix: str = DEFAULT_PREFIX) -> RedisLeaseStore:
         return cls(redis.Redis.from_url(url), prefix)
 
-    def acquire(self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant:
+    def acquire(
+        self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime, *, new_visitor: bool = False
+    ) -> Grant:
+        # ``new_visitor`` is not needed: the script's look for a lease is one GET.
         args, eligible, version = self._acquire_args(plan, visitor_id, session_id, now)
         reply = run_script(self._client, self._acquire, args)
         return self._granted(plan, reply, args, eligible, version)

@@ -153,7 +153,8 @@ def _gate_then_lease(
         return Step(None, Grant(None), not gate.allowed)
     if not gate.allowed:
         return Step(source, _limited_grant(config, source), limited=True)
-    return Step(source, assign_number(config, source, outcome.visitor, outcome.session, now))
+    grant = assign_number(config, source, outcome.visitor, outcome.session, now, new_visitor=new)
+    return Step(source, grant)
 
 
 def _gate_and_lease(
@@ -255,13 +256,19 @@ def _leased_for(config: AccountConfig, visitor_id: str, now: dt.datetime) -> int
 
 
 def assign_number(
-    config: AccountConfig, source: Source, visitor_id: str, session_id: str, now: dt.datetime
+    config: AccountConfig,
+    source: Source,
+    visitor_id: str,
+    session_id: str,
+    now: dt.datetime,
+    *,
+    new_visitor: bool = False,
 ) -> Grant:
     pool = config.pools.get(source.pk)
     if pool is not None:
         plan = PoolPlan.of(pool, eligible=config.eligible.get(pool.pk, ()))
         try:
-            return lease_store().acquire(plan, visitor_id, session_id, now)
+            return lease_store().acquire(plan, visitor_id, session_id, now, new_visitor=new_visitor)
         except Exception:
             # The customer's page must still show a number: the fallback, flagged like overflow.
             log.exception("lease store unavailable; answering pool %s's fallback number", pool.pk)

@@ -92,6 +92,15 @@ def _sqlite_json(value: Any) -> Any:
     return json.dumps(value) if type(value) in (dict, list) else _DJANGO
 
 
+def adapt_datetime(connection: BaseDatabaseWrapper, value: dt.datetime) -> Any:
+    """``connection.ops.adapt_datetimefield_value``, a tenth of its cost for SQLite in UTC."""
+    if connection.vendor == "sqlite" and connection.timezone_name == "UTC":
+        converted = _sqlite_datetime(value)
+        if converted is not _DJANGO:
+            return converted
+    return connection.ops.adapt_datetimefield_value(value)
+
+
 Binders = tuple[tuple[str, bool, Converter | None, models.Field[Any, Any]], ...]
 
 

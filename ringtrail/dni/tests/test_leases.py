@@ -310,6 +310,45 @@ def test_acquisition_statements_probe_indexes_not_scan_the_pool(db: None) -> Non
             "EXPLAIN QUERY PLAN " + statements["sticky"].replace("%s", "?"), [1, "v", now, 1, "active"]
         )
         sticky_plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+        cursor.execute(
+            "EXPLAIN QUERY PLAN " + statements["claim"].replace("%s", "?"),
+            [now, 1, "active", 1, now, "active"],
+        )
+        claim_plan = " ".join(str(row[-1]) for row in cursor.fetchall())
     assert "lease_ends_at=?" in free_plan and "lease_ends_at<?" in free_plan, free_plan
     assert "SCAN numbers_trackingnumber" not in free_plan
+    assert "SCAN numbers_trackingnumber" not in claim_plan and "lease_ends_at<?" in claim_plan, claim_plan
     assert "lease_pool_visitor_ends (pool_id=? AND visitor_id=? AND ends_at>?)" in sticky_plan, sticky_plan
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_acquisition_in_autocommit_rolls_its_claim_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Web requests run in autocommit, where the SQL store begins and ends its transaction on the
+    # driver's connection itself: a failure after the claim must not leave the number marked.
+    wired = wired_account()
+    pool, numbers = make_pool(wired, 1)
+    plan, store = PoolPlan.of(pool), SqlLeaseStore()
+
+    def broken_insert(lease: dict[str, Any]) -> None:
+        raise RuntimeError("insert failed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(lease_sql, "insert_lease", broken_insert)
+        with pytest.raises(RuntimeError):
+            store.acquire(plan, "v0", "s0", T0)
+    assert connection.get_autocommit() and not connection.in_atomic_block
+    numbers[0].refresh_from_db()
+    assert numbers[0].lease_ends_at is None and not Lease.objects.exists()
+    assert store.acquire(plan, "v1", "s1", T0).tracking_number_id == numbers[0].pk
+    assert Lease.objects.get().session_id == "s1"
+
+
+def test_a_new_visitor_is_not_looked_up(pool_of: Callable, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan, numbers, _ = pool_of(2)
+
+    def no_lookup(*args: object) -> None:
+        raise AssertionError("a new visitor's id was made for this request: it holds no lease")
+
+    monkeypatch.setattr(lease_sql, "sticky_lease", no_lookup)
+    granted = SqlLeaseStore().acquire(plan, "v-new", "s-new", T0, new_visitor=True)
+    assert granted.tracking_number_id == numbers[0].pk
