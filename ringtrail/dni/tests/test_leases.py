@@ -5,6 +5,7 @@ Every test runs against both stores: SQL and Redis (a real server; set RINGTRAIL
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import threading
@@ -343,12 +344,45 @@ def test_a_failed_acquisition_in_autocommit_rolls_its_claim_back(monkeypatch: py
     assert Lease.objects.get().session_id == "s1"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_next_visit_in_autocommit_rolls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Web requests run in autocommit, where the SQL store begins and ends its transaction on the
+    # driver's connection itself: a failure part way must leave no write behind.
+    wired = wired_account()
+    pool, numbers = make_pool(wired, 1)
+    plan, store = PoolPlan.of(pool), SqlLeaseStore()
+    assert store.acquire(plan, "v0", "s0", T0).tracking_number_id == numbers[0].pk
+
+    def broken_insert(lease: dict[str, Any]) -> None:
+        raise RuntimeError("insert failed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(lease_sql, "insert_lease", broken_insert)
+        with pytest.raises(RuntimeError):  # the visitor's next visit: the old lease is ended first
+            store.acquire(plan, "v0", "s1", T0 + MIN)
+    assert connection.get_autocommit() and not connection.in_atomic_block
+    assert Lease.objects.get().ends_at == T0 + plan.hold  # not ended: rolled back
+    assert store.acquire(plan, "v0", "s1", T0 + MIN).tracking_number_id == numbers[0].pk
+    assert sorted(Lease.objects.values_list("session_id", "ends_at")) == [
+        ("s0", T0 + MIN),
+        ("s1", T0 + MIN + plan.hold),
+    ]
+
+
 def test_a_new_visitor_is_not_looked_up(pool_of: Callable, monkeypatch: pytest.MonkeyPatch) -> None:
-    plan, numbers, _ = pool_of(2)
+    plan, numbers, fallback = pool_of(2)
 
     def no_lookup(*args: object) -> None:
         raise AssertionError("a new visitor's id was made for this request: it holds no lease")
 
     monkeypatch.setattr(lease_sql, "sticky_lease", no_lookup)
-    granted = SqlLeaseStore().acquire(plan, "v-new", "s-new", T0, new_visitor=True)
-    assert granted.tracking_number_id == numbers[0].pk
+    store = SqlLeaseStore()
+    granted = [store.acquire(plan, f"v{i}", f"s{i}", T0, new_visitor=True) for i in range(3)]
+    assert [g.tracking_number_id for g in granted] == [numbers[0].pk, numbers[1].pk, fallback.pk]
+    assert granted[2].overflow
+    numbers[0].refresh_from_db()
+    assert numbers[0].lease_ends_at == T0 + plan.hold
+    recycling = PoolPlan.of(Pool.objects.get(pk=plan.pool_id), eligible=None)
+    recycling = dataclasses.replace(recycling, recycle_oldest=True)
+    again = store.acquire(recycling, "v3", "s3", T0 + MIN, new_visitor=True)
+    assert again.recycled and again.tracking_number_id == numbers[0].pk
