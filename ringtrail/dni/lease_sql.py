@@ -2,11 +2,10 @@
 
 Every new visitor runs them inside one write transaction, which SQLite serialises across processes:
 compiled through the ORM they cost ~3 ms of Python per visitor, most of it while holding the write
-lock. Through Django's cursor (its wrappers, the ``%s`` → ``?`` rewrite, the datetime adapter) and
-``transaction.atomic`` they still cost twice what the database did, so they run on the DB-API
-connection under ``wrap_database_errors`` (errors are Django's, and a broken connection is closed
-after the request), in a transaction begun and ended by hand when Django is in autocommit (every
-web request). Table and column names come from the models; values are always bound parameters.
+lock. Through Django's cursor and ``transaction.atomic`` they still cost twice what the database did,
+so they run on the DB-API connection (``lib/driver_sql.py``), in a transaction begun and ended by
+hand when Django is in autocommit (every web request). Table and column names come from the models;
+values are always bound parameters.
 """
 
 from __future__ import annotations
@@ -17,10 +16,11 @@ import functools
 from collections.abc import Iterator
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from ringtrail.dni.models import Lease, Pool
+from ringtrail.lib import driver_sql
 from ringtrail.lib.fast_insert import adapt_datetime
 from ringtrail.lib.fast_insert import sql_name as _name
 from ringtrail.lib.sqlite_writes import write_gate
@@ -96,17 +96,8 @@ def _statements(vendor: str) -> dict[str, str]:
     }
 
 
-@functools.cache
-def _driver_statements(vendor: str) -> dict[str, str]:
-    """The statements in the driver's placeholder style (sqlite3's ``?``; psycopg takes ``%s``)."""
-    statements = _statements(vendor)
-    if vendor != "sqlite":
-        return statements
-    return {name: sql.replace("%s", "?") for name, sql in statements.items()}
-
-
 def _database() -> BaseDatabaseWrapper:
-    return connections[DEFAULT_DB_ALIAS]
+    return driver_sql.database()
 
 
 @contextlib.contextmanager
@@ -139,10 +130,7 @@ def _at(database: BaseDatabaseWrapper, moment: dt.datetime) -> Any:
 
 
 def _run(database: BaseDatabaseWrapper, name: str, params: list[Any]) -> tuple[Any, ...] | None:
-    database.ensure_connection()
-    with database.wrap_database_errors:
-        cursor = database.connection.execute(_driver_statements(database.vendor)[name], params)
-        return cursor.fetchone() if cursor.description else None
+    return driver_sql.fetch_one(database, _statements(database.vendor)[name], params)
 
 
 def lock_pool(pool_id: int) -> None:

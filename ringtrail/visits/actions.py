@@ -15,7 +15,8 @@ from django.db import connection, transaction
 
 from ringtrail.accounts.models import Account
 from ringtrail.dni.requests import SessionRequest
-from ringtrail.lib.fast_insert import insert_rows, sql_name
+from ringtrail.lib import driver_sql
+from ringtrail.lib.fast_insert import adapt_datetime, insert_rows, sql_name
 from ringtrail.lib.redis_client import Command, client_for
 from ringtrail.lib.sqlite_writes import write_gate
 from ringtrail.sources.classify import Visit, default_channel
@@ -269,12 +270,22 @@ def first_source_id(
         cached = _cached_first_source(_first_source_key(account.pk, visitor_id))
     if cached is not None:
         return int(cached) or None
-    found = (
-        Visitor.objects.filter(account=account, visitor_id=visitor_id, first_seen_at__gte=since)
-        .values_list("first_source_id", flat=True)
-        .first()
+    # Hand-written: compiled by the ORM this one-row read cost half of such a page view's CPU.
+    database = driver_sql.database()
+    params = [account.pk, visitor_id, adapt_datetime(database, since)]
+    row = driver_sql.fetch_one(database, _first_source_query(), params)
+    return None if row is None or row[0] is None else int(row[0])
+
+
+@functools.cache
+def _first_source_query() -> str:
+    account, visitor, seen, source = (
+        sql_name(Visitor, name) for name in ("account", "visitor_id", "first_seen_at", "first_source")
     )
-    return found
+    return (
+        f"SELECT {source} FROM {sql_name(Visitor)}"  # noqa: S608
+        f" WHERE {account} = %s AND {visitor} = %s AND {seen} >= %s"
+    )
 
 
 def _cached_first_source(key: str) -> int | None:
