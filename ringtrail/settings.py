@@ -200,6 +200,9 @@ DNI_RECORD_BATCH = env_int("DNI_RECORD_BATCH", 200)
 DNI_RECORD_BATCH_PAUSE_SECONDS = env_float("DNI_RECORD_BATCH_PAUSE_SECONDS", 0.003)
 # DNI: where visitor leases on pool numbers live: "sql" (the database) or "redis" (needs REDIS_URL).
 DNI_LEASE_STORE = env_str("DNI_LEASE_STORE", "redis" if REDIS_URL else "sql")
+# A page view of the same visit extends its lease only when the lease was extended at least this long
+# ago: page views seconds apart need no write each (the SQL store's is a turn at SQLite's write lock).
+DNI_LEASE_EXTEND_AFTER_SECONDS = env_float("DNI_LEASE_EXTEND_AFTER_SECONDS", 30.0)
 # Call-back forms (docs/callbacks.md): requests an hour per visit session and per phone number.
 CALLBACK_RATE_PER_SESSION_PER_HOUR = env_int("CALLBACK_RATE_PER_SESSION_PER_HOUR", 3)
 CALLBACK_RATE_PER_PHONE_PER_HOUR = env_int("CALLBACK_RATE_PER_PHONE_PER_HOUR", 3)

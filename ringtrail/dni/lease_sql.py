@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import functools
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -66,8 +67,9 @@ def _statements(vendor: str) -> dict[str, str]:
         # PostgreSQL: recyclers of one pool (which take a live lease's number) queue on its row.
         # SQLite: the write transaction (BEGIN IMMEDIATE) already serialises them.
         "lock_pool": f"SELECT 1 FROM {pool} WHERE id = %s FOR UPDATE" if vendor == "postgresql" else "",  # noqa: S608
+        # The last column: whether the lease was extended lately (its end is at or after the bound).
         "sticky": (
-            f"SELECT l.id, l.{l_number}, l.{session}, l.{recycled} FROM {lease} l"  # noqa: S608
+            f"SELECT l.id, l.{l_number}, l.{session}, l.{recycled}, l.{l_ends} >= %s FROM {lease} l"  # noqa: S608
             f" JOIN {number} n ON n.id = l.{l_number}"
             f" WHERE l.{l_pool} = %s AND l.{visitor} = %s AND l.{l_ends} > %s"
             f" AND n.{n_pool} = %s AND n.{n_state} = %s ORDER BY l.{l_ends} DESC LIMIT 1"
@@ -139,12 +141,24 @@ def lock_pool(pool_id: int) -> None:
         _run(database, "lock_pool", [pool_id])
 
 
-def sticky_lease(pool_id: int, visitor_id: str, now: dt.datetime) -> tuple[int, int, str, bool] | None:
-    """The visitor's live lease on an active number of the pool: id, number, session, recycled."""
+@dataclass(frozen=True)
+class StickyLease:
+    lease_id: int
+    number_id: int
+    session_id: str
+    recycled: bool
+    extended_lately: bool  # it ends at or after the ``lately`` bound given
+
+
+def sticky_lease(pool_id: int, visitor_id: str, now: dt.datetime, lately: dt.datetime) -> StickyLease | None:
+    """The visitor's live lease on an active number of the pool."""
     database = _database()
-    params = [pool_id, visitor_id, _at(database, now), pool_id, NumberState.ACTIVE.value]
+    active = NumberState.ACTIVE.value
+    params = [_at(database, lately), pool_id, visitor_id, _at(database, now), pool_id, active]
     row = _run(database, "sticky", params)
-    return None if row is None else (int(row[0]), int(row[1]), str(row[2]), bool(row[3]))
+    if row is None:
+        return None
+    return StickyLease(int(row[0]), int(row[1]), str(row[2]), bool(row[3]), bool(row[4]))
 
 
 def claim_free_number(pool_id: int, cooled_since: dt.datetime, ends: dt.datetime) -> int | None:

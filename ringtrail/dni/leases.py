@@ -37,6 +37,9 @@ class PoolPlan:
     # The pool's numbers that may be handed out, when the caller already knows them (the cached
     # per-account config); None means "read them from the database". The SQL store always reads.
     eligible: tuple[int, ...] | None = None
+    # A page view of the same visit leaves its lease as it is when the lease still ends at least
+    # hold - extend_after from now (it was extended less than extend_after ago).
+    extend_after: dt.timedelta = dt.timedelta(0)
 
     @classmethod
     def of(cls, pool: Pool, eligible: tuple[int, ...] | None = None) -> PoolPlan:
@@ -48,7 +51,12 @@ class PoolPlan:
             pool.recycle_oldest,
             pool.fallback_number_id,
             eligible,
+            dt.timedelta(seconds=float(getattr(settings, "DNI_LEASE_EXTEND_AFTER_SECONDS", 0.0))),
         )
+
+    def extended_lately(self, now: dt.datetime) -> dt.datetime:
+        """A lease of this pool ending at or after this was extended less than ``extend_after`` ago."""
+        return now + self.hold - self.extend_after
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,12 @@ class SqlLeaseStore:
     def acquire(
         self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime, *, new_visitor: bool = False
     ) -> Grant:
+        if not new_visitor:
+            # Another page view of the visit, its lease extended lately: nothing to write, so no
+            # turn at the write lock (a read sees the last committed lease).
+            kept = self._kept_as_it_is(plan, visitor_id, session_id, now)
+            if kept is not None:
+                return kept
         # SQLite serialises the transaction anyway; the gate makes concurrent ones queue, not sleep.
         with lease_sql.write_transaction():
             kept = None if new_visitor else self._sticky(plan, visitor_id, session_id, now)
@@ -155,19 +169,25 @@ class SqlLeaseStore:
         live = Lease.objects.filter(pool_id__in=pool_ids, visitor_id=visitor_id, ends_at__gt=now)
         return live.order_by("-ends_at").values_list("pool_id", flat=True).first()
 
+    @staticmethod
+    def _kept_as_it_is(plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant | None:
+        found = lease_sql.sticky_lease(plan.pool_id, visitor_id, now, plan.extended_lately(now))
+        if found is None or found.session_id != session_id or not found.extended_lately:
+            return None
+        return Grant(found.number_id, recycled=found.recycled)
+
     def _sticky(self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant | None:
-        found = lease_sql.sticky_lease(plan.pool_id, visitor_id, now)
+        found = lease_sql.sticky_lease(plan.pool_id, visitor_id, now, plan.extended_lately(now))
         if found is None:
             return None
-        lease_id, number_id, held_by, recycled = found
-        if held_by != session_id:
+        if found.session_id != session_id:
             # Same visitor, new visit: the number stays, the new session gets its own lease history.
-            lease_sql.end_lease(lease_id, now)
-            self._lease(plan, number_id, visitor_id, session_id, now, recycled=recycled)
-        else:
-            lease_sql.extend_lease(lease_id, now, now + plan.hold)
-            lease_sql.mark_number(number_id, now + plan.hold)
-        return Grant(number_id, recycled=recycled)
+            lease_sql.end_lease(found.lease_id, now)
+            self._lease(plan, found.number_id, visitor_id, session_id, now, recycled=found.recycled)
+        elif not found.extended_lately:
+            lease_sql.extend_lease(found.lease_id, now, now + plan.hold)
+            lease_sql.mark_number(found.number_id, now + plan.hold)
+        return Grant(found.number_id, recycled=found.recycled)
 
     def _recycle(self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant | None:
         oldest = (

@@ -76,17 +76,19 @@ end
 
 _ACQUIRE_ARGS = """
 -- ARGV: prefix pool visitor session account now hold cooldown recycle retention trim version
+--       extend_after
 local pool, visitor, session, account = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local now, hold, cooldown = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local recycle, retention, trim = ARGV[9] == '1', tonumber(ARGV[10]), tonumber(ARGV[11])
+local extend_after = tonumber(ARGV[13])
 """
 
 _GATE = """
 -- ARGV after the acquisition's: counter-ttl n (counter limit)*n [command args...]
 -- Rate-limit counters are counted, then the command (remembering the first touch) runs, whatever
 -- the counts: what the two-step path does with one pipeline before its lease script.
-local ttl, limited, i = ARGV[13], false, 15
-for _ = 1, tonumber(ARGV[14]) do
+local ttl, limited, i = ARGV[14], false, 16
+for _ = 1, tonumber(ARGV[15]) do
   local count = redis.call('INCR', ARGV[i])
   -- A counter is named after its window: its TTL is set once, when the window's first hit makes it.
   if count == 1 then redis.call('EXPIRE', ARGV[i], ttl) end
@@ -133,6 +135,8 @@ local function sticky()
     redis.call('HSET', key, 'end', now)
     return new_lease(f[1], f[4])
   end
+  -- Extended lately (another page view seconds ago): left as it is.
+  if tonumber(f[3]) >= now + hold - extend_after then return {tonumber(f[1]), tonumber(f[4])} end
   local ends = now + hold
   redis.call('HSET', key, 'ls', now, 'end', ends, 'hold', hold, 'cd', cooldown)
   redis.call('ZADD', ends_key, ends, f[1])
@@ -314,6 +318,7 @@ class RedisLeaseStore:
         args: list[str | int] = [self.prefix, plan.pool_id, visitor_id, session_id, plan.account_id]
         args += [repr(t) for t in times]
         args += [int(plan.recycle_oldest), RETENTION_SECONDS, HISTORY_TRIM_SECONDS, version]
+        args.append(repr(plan.extend_after.total_seconds()))
         return args, eligible, version
 
     def _granted(

@@ -115,6 +115,22 @@ def test_sticky_for_the_same_visitor_while_the_lease_lives(store: LeaseStore, po
     assert sessions_holding(store, number, T0 + 7 * MIN) == [("s2", False)]
 
 
+def test_a_page_view_soon_after_the_last_extension_leaves_the_lease_as_it_is(
+    store: LeaseStore, pool_of: Callable
+) -> None:
+    plan, numbers, _ = pool_of(1)
+    plan = dataclasses.replace(plan, extend_after=dt.timedelta(seconds=30))
+    number, seconds = numbers[0].pk, dt.timedelta(seconds=1)
+    assert store.acquire(plan, "v1", "s1", T0).tracking_number_id == number
+    assert store.acquire(plan, "v1", "s1", T0 + 20 * seconds).tracking_number_id == number  # not extended
+    assert sessions_holding(store, number, T0 + plan.hold + 10 * seconds) == []
+    assert store.acquire(plan, "v1", "s1", T0 + 40 * seconds).tracking_number_id == number  # extended
+    assert sessions_holding(store, number, T0 + plan.hold + 30 * seconds) == [("s1", False)]
+    # A new visit of the same visitor gets its own lease however soon it comes.
+    assert store.acquire(plan, "v1", "s2", T0 + 45 * seconds).tracking_number_id == number
+    assert sessions_holding(store, number, T0 + plan.hold + 42 * seconds) == [("s2", False)]
+
+
 def test_least_recently_released_first_and_cooldown(store: LeaseStore, pool_of: Callable) -> None:
     plan, _, _ = pool_of(2, hold_minutes=15, cooldown_minutes=5)
     a = store.acquire(plan, "v1", "s1", T0).tracking_number_id
@@ -308,7 +324,7 @@ def test_acquisition_statements_probe_indexes_not_scan_the_pool(db: None) -> Non
         )
         free_plan = " ".join(str(row[-1]) for row in cursor.fetchall())
         cursor.execute(
-            "EXPLAIN QUERY PLAN " + statements["sticky"].replace("%s", "?"), [1, "v", now, 1, "active"]
+            "EXPLAIN QUERY PLAN " + statements["sticky"].replace("%s", "?"), [now, 1, "v", now, 1, "active"]
         )
         sticky_plan = " ".join(str(row[-1]) for row in cursor.fetchall())
         cursor.execute(
