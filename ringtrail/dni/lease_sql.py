@@ -98,10 +98,6 @@ def _statements(vendor: str) -> dict[str, str]:
     }
 
 
-def _database() -> BaseDatabaseWrapper:
-    return driver_sql.database()
-
-
 @contextlib.contextmanager
 def write_transaction() -> Iterator[None]:
     """One acquisition's write transaction, queued on SQLite's write gate.
@@ -110,7 +106,7 @@ def write_transaction() -> Iterator[None]:
     IMMEDIATE`` on SQLite takes the write lock up front, as Django's transactions do here. Inside a
     caller's transaction (tests, management code) it is a Django savepoint.
     """
-    database = _database()
+    database = driver_sql.database()
     if database.in_atomic_block or not database.get_autocommit():
         with write_gate(), transaction.atomic():
             yield
@@ -127,16 +123,12 @@ def write_transaction() -> Iterator[None]:
         driver.execute("COMMIT")
 
 
-def _at(database: BaseDatabaseWrapper, moment: dt.datetime) -> Any:
-    return adapt_datetime(database, moment)
-
-
 def _run(database: BaseDatabaseWrapper, name: str, params: list[Any]) -> tuple[Any, ...] | None:
     return driver_sql.fetch_one(database, _statements(database.vendor)[name], params)
 
 
 def lock_pool(pool_id: int) -> None:
-    database = _database()
+    database = driver_sql.database()
     if _statements(database.vendor)["lock_pool"]:
         _run(database, "lock_pool", [pool_id])
 
@@ -152,9 +144,10 @@ class StickyLease:
 
 def sticky_lease(pool_id: int, visitor_id: str, now: dt.datetime, lately: dt.datetime) -> StickyLease | None:
     """The visitor's live lease on an active number of the pool."""
-    database = _database()
+    database = driver_sql.database()
     active = NumberState.ACTIVE.value
-    params = [_at(database, lately), pool_id, visitor_id, _at(database, now), pool_id, active]
+    bound, at = adapt_datetime(database, lately), adapt_datetime(database, now)
+    params = [bound, pool_id, visitor_id, at, pool_id, active]
     row = _run(database, "sticky", params)
     if row is None:
         return None
@@ -164,8 +157,9 @@ def sticky_lease(pool_id: int, visitor_id: str, now: dt.datetime, lately: dt.dat
 def claim_free_number(pool_id: int, cooled_since: dt.datetime, ends: dt.datetime) -> int | None:
     """Take the active number whose last lease ended longest ago (never-leased numbers first),
     marking it leased until ``ends``; None when none is free."""
-    database = _database()
-    active, until, cooled = NumberState.ACTIVE.value, _at(database, ends), _at(database, cooled_since)
+    database = driver_sql.database()
+    active = NumberState.ACTIVE.value
+    until, cooled = adapt_datetime(database, ends), adapt_datetime(database, cooled_since)
     if database.vendor != "postgresql":
         row = _run(database, "claim", [until, pool_id, active, pool_id, cooled, active])
         return None if row is None else int(row[0])
@@ -177,24 +171,24 @@ def claim_free_number(pool_id: int, cooled_since: dt.datetime, ends: dt.datetime
 
 def insert_lease(lease: dict[str, Any]) -> None:
     """A lease row, from values keyed by ``LEASE_COLUMNS`` (foreign keys by id)."""
-    database = _database()
+    database = driver_sql.database()
     params = []
     for column in LEASE_COLUMNS:
         value = lease[column]
-        params.append(_at(database, value) if isinstance(value, dt.datetime) else value)
+        params.append(adapt_datetime(database, value) if isinstance(value, dt.datetime) else value)
     _run(database, "insert_lease", params)
 
 
 def end_lease(lease_id: int, at: dt.datetime) -> None:
-    database = _database()
-    _run(database, "end_lease", [_at(database, at), lease_id])
+    database = driver_sql.database()
+    _run(database, "end_lease", [adapt_datetime(database, at), lease_id])
 
 
 def extend_lease(lease_id: int, seen: dt.datetime, ends: dt.datetime) -> None:
-    database = _database()
-    _run(database, "extend_lease", [_at(database, seen), _at(database, ends), lease_id])
+    database = driver_sql.database()
+    _run(database, "extend_lease", [adapt_datetime(database, seen), adapt_datetime(database, ends), lease_id])
 
 
 def mark_number(number_id: int, ends: dt.datetime) -> None:
-    database = _database()
-    _run(database, "mark_number", [_at(database, ends), number_id])
+    database = driver_sql.database()
+    _run(database, "mark_number", [adapt_datetime(database, ends), number_id])

@@ -124,6 +124,7 @@ class SqlLeaseStore:
                 return kept
         # SQLite serialises the transaction anyway; the gate makes concurrent ones queue, not sleep.
         with lease_sql.write_transaction():
+            # Read again under the write lock: the read above may predate another process's write.
             kept = None if new_visitor else self._sticky(plan, visitor_id, session_id, now)
             if kept is not None:
                 return kept
