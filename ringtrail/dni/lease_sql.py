@@ -51,6 +51,7 @@ def _statements(vendor: str) -> dict[str, str]:
         _name(Lease, "recycled"),
     )
     seen = _name(Lease, "last_seen_at")
+    skip_locked = " FOR UPDATE SKIP LOCKED" if vendor == "postgresql" else ""
     # Never-leased numbers first (in id order), then the one released longest ago. Two bounded
     # index probes: "IS NULL OR <= t" in one WHERE scanned the pool's whole index whenever no
     # number was free, so an exhausted pool cost every new visitor a scan of the pool.
@@ -67,9 +68,11 @@ def _statements(vendor: str) -> dict[str, str]:
         # PostgreSQL: recyclers of one pool (which take a live lease's number) queue on its row.
         # SQLite: the write transaction (BEGIN IMMEDIATE) already serialises them.
         "lock_pool": f"SELECT 1 FROM {pool} WHERE id = %s FOR UPDATE" if vendor == "postgresql" else "",  # noqa: S608
-        # The last column: whether the lease was extended lately (its end is at or after the bound).
+        # The last columns: whether the lease was extended lately (its end is at or after the first
+        # bound), and whether it outlives a write behind (its end is at or after the second).
         "sticky": (
-            f"SELECT l.id, l.{l_number}, l.{session}, l.{recycled}, l.{l_ends} >= %s FROM {lease} l"  # noqa: S608
+            f"SELECT l.id, l.{l_number}, l.{session}, l.{recycled}, l.{l_ends} >= %s, l.{l_ends} >= %s"  # noqa: S608
+            f" FROM {lease} l"
             f" JOIN {number} n ON n.id = l.{l_number}"
             f" WHERE l.{l_pool} = %s AND l.{visitor} = %s AND l.{l_ends} > %s"
             f" AND n.{n_pool} = %s AND n.{n_state} = %s ORDER BY l.{l_ends} DESC LIMIT 1"
@@ -95,6 +98,25 @@ def _statements(vendor: str) -> dict[str, str]:
         "end_lease": f"UPDATE {lease} SET {l_ends} = %s WHERE id = %s",  # noqa: S608
         "extend_lease": f"UPDATE {lease} SET {seen} = %s, {l_ends} = %s WHERE id = %s",  # noqa: S608
         "mark_number": f"UPDATE {number} SET {n_ends} = %s WHERE id = %s",  # noqa: S608
+        # An extension written behind never shortens a lease a heartbeat extended meanwhile.
+        "extend_written": (
+            f"UPDATE {lease} SET {seen} = %s, {l_ends} = %s WHERE id = %s AND {l_ends} < %s"  # noqa: S608
+        ),
+        # Reservations (dni/reservations.py): a few free numbers at once, in the claim's order.
+        "reserve_fresh": (
+            f"SELECT id, {n_ends} FROM {number} WHERE {n_pool} = %s AND {n_ends} IS NULL"  # noqa: S608
+            f" AND {n_state} = %s ORDER BY id LIMIT %s{skip_locked}"
+        ),
+        "reserve_cooled": (
+            f"SELECT id, {n_ends} FROM {number} WHERE {n_pool} = %s AND {n_ends} <= %s"  # noqa: S608
+            f" AND {n_state} = %s ORDER BY {n_ends}, id LIMIT %s{skip_locked}"
+        ),
+        # A reserved number nobody was given goes back as it was, unless something marked it since.
+        "unreserve": f"UPDATE {number} SET {n_ends} = %s WHERE id = %s AND {n_ends} = %s",  # noqa: S608
+        # A lease written behind ends after its number's reservation mark; never move a mark back.
+        "mark_written": (
+            f"UPDATE {number} SET {n_ends} = %s WHERE id = %s AND ({n_ends} IS NULL OR {n_ends} < %s)"  # noqa: S608
+        ),
     }
 
 
@@ -140,18 +162,21 @@ class StickyLease:
     session_id: str
     recycled: bool
     extended_lately: bool  # it ends at or after the ``lately`` bound given
+    outlives: bool  # it ends at or after the ``outlives`` bound given
 
 
-def sticky_lease(pool_id: int, visitor_id: str, now: dt.datetime, lately: dt.datetime) -> StickyLease | None:
+def sticky_lease(
+    pool_id: int, visitor_id: str, now: dt.datetime, lately: dt.datetime, outlives: dt.datetime
+) -> StickyLease | None:
     """The visitor's live lease on an active number of the pool."""
     database = driver_sql.database()
     active = NumberState.ACTIVE.value
     bound, at = adapt_datetime(database, lately), adapt_datetime(database, now)
-    params = [bound, pool_id, visitor_id, at, pool_id, active]
+    params = [bound, adapt_datetime(database, outlives), pool_id, visitor_id, at, pool_id, active]
     row = _run(database, "sticky", params)
     if row is None:
         return None
-    return StickyLease(int(row[0]), int(row[1]), str(row[2]), bool(row[3]), bool(row[4]))
+    return StickyLease(int(row[0]), int(row[1]), str(row[2]), bool(row[3]), bool(row[4]), bool(row[5]))
 
 
 def claim_free_number(pool_id: int, cooled_since: dt.datetime, ends: dt.datetime) -> int | None:
@@ -192,3 +217,64 @@ def extend_lease(lease_id: int, seen: dt.datetime, ends: dt.datetime) -> None:
 def mark_number(number_id: int, ends: dt.datetime) -> None:
     database = driver_sql.database()
     _run(database, "mark_number", [adapt_datetime(database, ends), number_id])
+
+
+@dataclass(frozen=True)
+class Reserved:
+    number_id: int
+    previous_end: Any  # the number's lease end before it was reserved, as the driver gave it
+
+
+def reserve_numbers(pool_id: int, cooled_since: dt.datetime, mark: dt.datetime, limit: int) -> list[Reserved]:
+    """Up to ``limit`` free numbers of the pool, in the order ``claim_free_number`` takes them,
+    each marked leased until ``mark``. Run inside ``write_transaction``."""
+    database = driver_sql.database()
+    statements, active = _statements(database.vendor), NumberState.ACTIVE.value
+    rows = driver_sql.fetch_all(database, statements["reserve_fresh"], [pool_id, active, limit])
+    if len(rows) < limit:
+        cooled = adapt_datetime(database, cooled_since)
+        params = [pool_id, cooled, active, limit - len(rows)]
+        rows += driver_sql.fetch_all(database, statements["reserve_cooled"], params)
+    until = adapt_datetime(database, mark)
+    driver_sql.execute_many(database, statements["mark_number"], [(until, row[0]) for row in rows])
+    return [Reserved(int(row[0]), row[1]) for row in rows]
+
+
+def unreserve_numbers(numbers: list[Reserved], mark: dt.datetime) -> None:
+    """Give back reserved numbers nobody was given, with the lease end each had before."""
+    database = driver_sql.database()
+    until = adapt_datetime(database, mark)
+    rows = [(_as_bound(database, number.previous_end), number.number_id, until) for number in numbers]
+    driver_sql.execute_many(database, _statements(database.vendor)["unreserve"], rows)
+
+
+def _as_bound(database: BaseDatabaseWrapper, value: Any) -> Any:
+    """A value read back from the driver, bound as Django would write it (naive means UTC)."""
+    if not isinstance(value, dt.datetime):
+        return value
+    return adapt_datetime(database, value if value.tzinfo else value.replace(tzinfo=dt.UTC))
+
+
+def write_leases(leases: list[dict[str, Any]]) -> None:
+    """Leases handed out from reserved numbers, keyed by ``LEASE_COLUMNS``, each number marked
+    leased until its lease ends: the write-behind buffer's part (visits/actions.py), in its
+    transaction."""
+    database = driver_sql.database()
+    statements, at = _statements(database.vendor), functools.partial(adapt_datetime, database)
+    rows = [
+        [at(v) if isinstance(v, dt.datetime) else v for v in (lease[c] for c in LEASE_COLUMNS)]
+        for lease in leases
+    ]
+    driver_sql.execute_many(database, statements["insert_lease"], rows)
+    marks = [(at(lease["ends_at"]), lease["tracking_number"], at(lease["ends_at"])) for lease in leases]
+    driver_sql.execute_many(database, statements["mark_written"], marks)
+
+
+def write_extensions(extensions: list[tuple[int, int, dt.datetime, dt.datetime]]) -> None:
+    """Extensions written behind, as (lease, number, seen, ends), in the buffer's transaction."""
+    database = driver_sql.database()
+    statements, at = _statements(database.vendor), functools.partial(adapt_datetime, database)
+    rows = [(at(seen), at(ends), lease_id, at(ends)) for lease_id, _, seen, ends in extensions]
+    driver_sql.execute_many(database, statements["extend_written"], rows)
+    marks = [(at(ends), number_id, at(ends)) for _, number_id, _, ends in extensions]
+    driver_sql.execute_many(database, statements["mark_written"], marks)

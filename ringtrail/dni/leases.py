@@ -20,10 +20,17 @@ from typing import Protocol
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 
-from ringtrail.dni import lease_sql
+from ringtrail.dni import lease_sql, reservations
 from ringtrail.dni.models import Lease, Pool
+from ringtrail.dni.reservations import Reservations
 from ringtrail.numbers.models import NumberState
+from ringtrail.visits.buffer import ExtensionHit, LeaseHit, buffer
+
+# A page view's extension of a lease that still runs this long is written behind, with the page
+# views: far longer than a flush interval, so the lease cannot end before its extension is written.
+EXTEND_BEHIND_MARGIN = dt.timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -111,17 +118,26 @@ class SqlLeaseStore:
     """Leases as rows; one transaction per acquisition. A number is claimed by the statement that
     picks it (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so acquisitions in one pool run side by
     side; SQLite's write transactions are serial anyway). Recycling, which takes a live lease's
-    number, still holds the pool's row lock."""
+    number, still holds the pool's row lock. Under load, new visitors are leased numbers this
+    process reserved ahead (``reservations.py``), and those leases and page views' extensions of
+    live leases are written behind, with the page views."""
+
+    def __init__(self) -> None:
+        self.reservations = Reservations()
 
     def acquire(
         self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime, *, new_visitor: bool = False
     ) -> Grant:
-        if not new_visitor:
-            # Another page view of the visit, its lease extended lately: nothing to write, so no
-            # turn at the write lock (a read sees the last committed lease).
-            kept = self._kept_as_it_is(plan, visitor_id, session_id, now)
-            if kept is not None:
-                return kept
+        if new_visitor:
+            kept = self._from_reserve(plan, visitor_id, session_id, now)
+        else:
+            # Another page view of the visit: nothing to write now, so no turn at the write lock,
+            # when its lease is not written yet, was extended lately, or may be extended behind.
+            kept = self._unwritten(plan, visitor_id, session_id) or self._kept_as_it_is(
+                plan, visitor_id, session_id, now
+            )
+        if kept is not None:
+            return kept
         # SQLite serialises the transaction anyway; the gate makes concurrent ones queue, not sleep.
         with lease_sql.write_transaction():
             # Read again under the write lock: the read above may predate another process's write.
@@ -170,15 +186,42 @@ class SqlLeaseStore:
         live = Lease.objects.filter(pool_id__in=pool_ids, visitor_id=visitor_id, ends_at__gt=now)
         return live.order_by("-ends_at").values_list("pool_id", flat=True).first()
 
+    def _from_reserve(
+        self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime
+    ) -> Grant | None:
+        most = _reserving(plan)
+        number_id = self.reservations.take(plan, most, now) if most else None
+        if number_id is None:
+            return None
+        reservations.remember_unwritten(plan.pool_id, visitor_id, number_id, session_id)
+        lease = LeaseHit(
+            plan.account_id, plan.pool_id, number_id, visitor_id, session_id, now, now + plan.hold
+        )
+        buffer.add(lease)
+        return Grant(number_id)
+
+    @staticmethod
+    def _unwritten(plan: PoolPlan, visitor_id: str, session_id: str) -> Grant | None:
+        number_id = reservations.unwritten(plan.pool_id, visitor_id, session_id)
+        return None if number_id is None else Grant(number_id)
+
     @staticmethod
     def _kept_as_it_is(plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant | None:
-        found = lease_sql.sticky_lease(plan.pool_id, visitor_id, now, plan.extended_lately(now))
-        if found is None or found.session_id != session_id or not found.extended_lately:
+        """The grant of another page view of the visit that needs no write now: its lease was
+        extended lately, or the extension can be written behind (the lease outlives the write)."""
+        found = lease_sql.sticky_lease(
+            plan.pool_id, visitor_id, now, plan.extended_lately(now), now + EXTEND_BEHIND_MARGIN
+        )
+        if found is None or found.session_id != session_id:
             return None
+        if not found.extended_lately:
+            if not (found.outlives and _writes_behind()):
+                return None
+            buffer.add(ExtensionHit(found.lease_id, found.number_id, now, now + plan.hold))
         return Grant(found.number_id, recycled=found.recycled)
 
     def _sticky(self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant | None:
-        found = lease_sql.sticky_lease(plan.pool_id, visitor_id, now, plan.extended_lately(now))
+        found = lease_sql.sticky_lease(plan.pool_id, visitor_id, now, plan.extended_lately(now), now)
         if found is None:
             return None
         if found.session_id != session_id:
@@ -228,6 +271,24 @@ class SqlLeaseStore:
         lease_sql.insert_lease(lease)
         if mark:  # a claimed number is marked already
             lease_sql.mark_number(number_id, now + plan.hold)
+
+
+def _reserving(plan: PoolPlan) -> int:
+    """How many numbers a process may reserve for the pool (``DNI_LEASE_RESERVE``), 0 where every
+    new lease must be written before the answer."""
+    most = int(getattr(settings, "DNI_LEASE_RESERVE", 0))
+    return most if most > 0 and plan.eligible and _writes_behind() else 0
+
+
+def _writes_behind() -> bool:
+    """Whether a lease may be written by the visit buffer after the answer: not inside a
+    transaction, not with the buffer off, and not under the simulated clock (its calls follow page
+    views by less than a flush interval)."""
+    if getattr(settings, "SIMULATED_CLOCK", False):
+        return False
+    if float(getattr(settings, "DNI_RECORD_FLUSH_SECONDS", 0.0)) <= 0:
+        return False
+    return not connection.in_atomic_block and connection.get_autocommit()
 
 
 _stores: dict[tuple[str, str], LeaseStore] = {}

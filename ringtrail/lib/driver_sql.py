@@ -34,3 +34,23 @@ def fetch_one(connection: BaseDatabaseWrapper, sql: str, params: Sequence[Any]) 
     with connection.wrap_database_errors:
         cursor = connection.connection.execute(for_driver(connection.vendor, sql), params)
         return cursor.fetchone() if cursor.description else None
+
+
+def fetch_all(connection: BaseDatabaseWrapper, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Run the query ``sql`` (``%s`` placeholders); all its rows."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        return list(connection.connection.execute(for_driver(connection.vendor, sql), params).fetchall())
+
+
+def execute_many(connection: BaseDatabaseWrapper, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Run the statement ``sql`` (``%s`` placeholders) once per row of parameters."""
+    if not rows:
+        return
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = connection.connection.cursor()
+        try:
+            cursor.executemany(for_driver(connection.vendor, sql), rows)
+        finally:
+            cursor.close()

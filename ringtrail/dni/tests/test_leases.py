@@ -324,7 +324,8 @@ def test_acquisition_statements_probe_indexes_not_scan_the_pool(db: None) -> Non
         )
         free_plan = " ".join(str(row[-1]) for row in cursor.fetchall())
         cursor.execute(
-            "EXPLAIN QUERY PLAN " + statements["sticky"].replace("%s", "?"), [now, 1, "v", now, 1, "active"]
+            "EXPLAIN QUERY PLAN " + statements["sticky"].replace("%s", "?"),
+            [now, now, 1, "v", now, 1, "active"],
         )
         sticky_plan = " ".join(str(row[-1]) for row in cursor.fetchall())
         cursor.execute(
@@ -332,6 +333,14 @@ def test_acquisition_statements_probe_indexes_not_scan_the_pool(db: None) -> Non
             [now, 1, "active", 1, now, "active"],
         )
         claim_plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+        reserve_plans = []
+        for name, params in (("reserve_fresh", [1, "active", 8]), ("reserve_cooled", [1, now, "active", 8])):
+            cursor.execute("EXPLAIN QUERY PLAN " + statements[name].replace("%s", "?"), params)
+            reserve_plans.append(" ".join(str(row[-1]) for row in cursor.fetchall()))
+    for reserve_plan in reserve_plans:
+        assert "SCAN numbers_trackingnumber" not in reserve_plan and "INDEX number_pool_" in reserve_plan, (
+            reserve_plan
+        )
     assert "lease_ends_at=?" in free_plan and "lease_ends_at<?" in free_plan, free_plan
     assert "SCAN numbers_trackingnumber" not in free_plan
     assert "SCAN numbers_trackingnumber" not in claim_plan and "lease_ends_at<?" in claim_plan, claim_plan

@@ -1,0 +1,248 @@
+"""Pool numbers a process reserves ahead under load, so that new visitors' leases are written behind.
+
+Each new visitor's lease was a write transaction of its own, and on SQLite they all queue for the one
+writer: at ~1 900 new visitors a second a lease waited about 1 ms for the write lock and held it
+0.3 ms, and the lease was half the server's CPU per page view (docs/benchmarks.md). When new visitors
+of one pool arrive in a process at twice ``RATE_PER_NUMBER`` a second or more, a thread of the
+process keeps a few free numbers of the pool reserved: taken in one transaction, in the order the
+store claims them, each marked leased for the hold time. A new visitor is handed one from memory,
+and its lease goes to the write-behind buffer (``visits/buffer.py``), which writes it with the page
+views and marks its number until the lease ends. No page view waits for the write lock then.
+
+What stays true: a reserved number is marked leased in the database, so no other process takes it,
+and no two visitors hold one number. What changes under load: a lease reaches the database up to one
+flush interval (``DNI_RECORD_FLUSH_SECONDS``) after its page view. Meanwhile a returning visitor served
+by this process finds it here (``unwritten``); one served by another process gets a number of its own
+(calls to either match the visitor's session). Attribution flushes its own process's buffer first; a
+call cannot follow a page view by less than the interval. A crash loses at most one interval of such
+leases; their numbers come back after the hold time and the cool-down. Reserved numbers nobody was
+given go back after ``RESERVE_SECONDS``, as they were. Below the rate, inside a transaction, under the
+simulated clock, with the buffer off, or when the reserve runs dry, a lease is written before the
+answer, as before.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from django.db import close_old_connections, connection
+
+from ringtrail.dni import lease_sql
+from ringtrail.lib import clock
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from ringtrail.dni.leases import PoolPlan
+
+log = logging.getLogger(__name__)
+# One reserved number per this many new visitors a second: a process keeps 0.2 - 0.4 s of arrivals.
+RATE_PER_NUMBER = 5
+# A process never reserves more than this share of a pool (1/20), so small pools never reserve.
+POOL_SHARE = 20
+# Leftovers of a reservation older than this go back to the pool.
+RESERVE_SECONDS = 1.0
+# A lease written behind is remembered here until written, and at most this long.
+UNWRITTEN_SECONDS = 60.0
+UNWRITTEN_MAX = 100_000
+
+
+def reservation_size(rate: int, most: int, pool_numbers: int) -> int:
+    """How many numbers to keep reserved at ``rate`` new visitors a second in this process; 0
+    means lease one at a time (fewer than two would save nothing)."""
+    size = min(most, rate // RATE_PER_NUMBER, pool_numbers // POOL_SHARE)
+    return size if size >= 2 else 0
+
+
+class ArrivalRate:
+    """Arrivals a second: the busier of the last whole window of a second and the current one so
+    far (counted over at least ``MIN_WINDOW``), so that a burst is seen within a tenth of a second."""
+
+    MIN_WINDOW = 0.1
+
+    def __init__(self) -> None:
+        self._start = 0.0
+        self._count = 0
+        self._previous = 0.0
+
+    def note(self, now: float) -> None:
+        elapsed = now - self._start
+        if elapsed >= 1.0:
+            self._previous = self._count / elapsed if elapsed < 2.0 else 0.0
+            self._start, self._count = now, 0
+        self._count += 1
+
+    def per_second(self, now: float) -> int:
+        elapsed = now - self._start
+        if elapsed >= 2.0:
+            return 0
+        current = self._count / max(elapsed, self.MIN_WINDOW)
+        return int(max(current, self._previous) if elapsed < 1.0 else max(current, 0.0))
+
+
+@dataclass(frozen=True)
+class Held:
+    number: lease_sql.Reserved
+    mark: dt.datetime  # the lease end it was marked with
+    since: float  # when it was reserved (the reservations' clock)
+
+
+@dataclass
+class PoolReservation:
+    plan: PoolPlan
+    most: int = 0  # DNI_LEASE_RESERVE as the last new visitor found it
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    held: deque[Held] = field(default_factory=deque)
+    rate: ArrivalRate = field(default_factory=ArrivalRate)
+
+    def size(self, now: float) -> int:
+        """How many to keep at the current rate: refilled to twice this when fewer are left."""
+        return reservation_size(self.rate.per_second(now), self.most, len(self.plan.eligible or ()))
+
+
+class Reservations:
+    """One process's reserved numbers, per pool. Request threads only take from memory; a thread
+    of their own reserves more, so no page view waits for the write lock behind another
+    process's flush. Thread-safe."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, background: bool = True) -> None:
+        self._clock = clock
+        self._background = background
+        self._pools: dict[int, PoolReservation] = {}
+        self._registry = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def take(self, plan: PoolPlan, most: int, now: dt.datetime) -> int | None:
+        """A reserved number for a new visitor; None when none is held (lease the usual way)."""
+        pool, moment = self._pool(plan), self._clock()
+        with pool.lock:
+            pool.rate.note(moment)
+            pool.plan, pool.most = plan, most
+            held = pool.held.popleft() if pool.held else None
+            low = len(pool.held) < pool.size(moment)
+        if low:
+            self._ask_for_more()
+        return None if held is None else held.number.number_id
+
+    def top_up(self, now: dt.datetime) -> bool:
+        """Give back what was held too long, and reserve for pools running low: one pass of the
+        reserving thread. False when no pool holds or wants a number any more."""
+        busy = False
+        for pool in list(self._pools.values()):
+            self._give_back(pool, stale_only=True)
+            with pool.lock:
+                size, plan = pool.size(self._clock()), pool.plan
+                wanted = 2 * size - len(pool.held) if len(pool.held) < size else 0
+            if wanted > 0:
+                self._reserve(pool, plan, wanted, now)
+            busy = busy or size > 0 or bool(pool.held)
+        return busy
+
+    def give_back_all(self) -> None:
+        for pool in list(self._pools.values()):
+            self._give_back(pool, stale_only=False)
+
+    def held(self, pool_id: int) -> list[int]:
+        pool = self._pools.get(pool_id)
+        return [] if pool is None else [held.number.number_id for held in pool.held]
+
+    def _pool(self, plan: PoolPlan) -> PoolReservation:
+        pool = self._pools.get(plan.pool_id)
+        if pool is None:
+            with self._registry:
+                pool = self._pools.setdefault(plan.pool_id, PoolReservation(plan))
+        return pool
+
+    def _reserve(self, pool: PoolReservation, plan: PoolPlan, wanted: int, now: dt.datetime) -> None:
+        mark, moment = now + plan.hold, self._clock()
+        with lease_sql.write_transaction():
+            numbers = lease_sql.reserve_numbers(plan.pool_id, now - plan.cooldown, mark, wanted)
+        with pool.lock:
+            pool.held.extend(Held(number, mark, moment) for number in numbers)
+
+    def _give_back(self, pool: PoolReservation, *, stale_only: bool) -> None:
+        oldest = self._clock() - RESERVE_SECONDS
+        with pool.lock:
+            keep = [held for held in pool.held if stale_only and held.since > oldest]
+            leftovers = [held for held in pool.held if not (stale_only and held.since > oldest)]
+            pool.held = deque(keep)
+        if not leftovers:
+            return
+        by_mark: dict[dt.datetime, list[lease_sql.Reserved]] = {}
+        for held in leftovers:
+            by_mark.setdefault(held.mark, []).append(held.number)
+        try:
+            with lease_sql.write_transaction():
+                for mark, numbers in by_mark.items():
+                    lease_sql.unreserve_numbers(numbers, mark)
+        except Exception:
+            # They stay marked: back in the pool after the hold time and the cool-down.
+            log.exception("could not give back %d reserved numbers", len(leftovers))
+
+    def _ask_for_more(self) -> None:
+        if not self._background:
+            return
+        if self._thread is None or not self._thread.is_alive():
+            with self._registry:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._run, name="dni-reserve", daemon=True)
+                    self._thread.start()
+                    atexit.register(self._give_back_at_exit)
+        self._wake.set()
+
+    def _run(self) -> None:
+        """Top up until the load is gone, then close this thread's connection and end: the next
+        busy second starts a new thread."""
+        busy = True
+        while busy:
+            self._wake.wait(0.1)  # also the stale check's tick
+            self._wake.clear()
+            try:
+                busy = self.top_up(clock.now())
+            except Exception:  # the thread must survive anything one pass does
+                log.exception("reserving pool numbers failed")
+                with contextlib.suppress(Exception):
+                    close_old_connections()
+        with contextlib.suppress(Exception):
+            connection.close()
+
+    def _give_back_at_exit(self) -> None:
+        with contextlib.suppress(Exception):  # the database may be gone at interpreter exit
+            self.give_back_all()
+
+
+# Leases handed out from reservations that the buffer has not written yet: (pool, visitor) →
+# (number, session, when forgotten at the latest).
+_unwritten: dict[tuple[int, str], tuple[int, str, float]] = {}
+
+
+def remember_unwritten(pool_id: int, visitor_id: str, number_id: int, session_id: str) -> None:
+    _unwritten[(pool_id, visitor_id)] = (number_id, session_id, time.monotonic() + UNWRITTEN_SECONDS)
+    if len(_unwritten) > UNWRITTEN_MAX:
+        with contextlib.suppress(RuntimeError, StopIteration):  # another thread changed it meanwhile
+            _unwritten.pop(next(iter(_unwritten)), None)
+
+
+def unwritten(pool_id: int, visitor_id: str, session_id: str) -> int | None:
+    """The number of the visit's lease that this process handed out and has not written yet."""
+    found = _unwritten.get((pool_id, visitor_id))
+    if found is None or found[1] != session_id or found[2] < time.monotonic():
+        return None
+    return found[0]
+
+
+def forget_written(leases: Iterable[tuple[int, str, str]]) -> None:
+    """Forget written leases, given as (pool, visitor, session), unless the visitor has a later one."""
+    for pool_id, visitor_id, session_id in leases:
+        found = _unwritten.get((pool_id, visitor_id))
+        if found is not None and found[1] == session_id:
+            _unwritten.pop((pool_id, visitor_id), None)
