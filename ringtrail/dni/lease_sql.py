@@ -280,8 +280,11 @@ def write_leases(leases: list[dict[str, Any]]) -> None:
     driver_sql.execute_values(database, statements["mark_values"], marks)
 
 
-def write_extensions(extensions: list[tuple[int, int, dt.datetime, dt.datetime]]) -> None:
-    """Extensions written behind, as (lease, number, seen, ends), in the buffer's transaction."""
+def extension_statements(
+    extensions: list[tuple[int, int, dt.datetime, dt.datetime]],
+) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """Extensions written behind, as (lease, number, seen, ends): the statements and rows for
+    ``driver_sql.execute_values``, run in the visit buffer's transaction (visits/actions.py)."""
     database = driver_sql.database()
     statements, at = _statements(database.vendor), functools.partial(adapt_datetime, database)
     # An UPDATE … FROM takes any one of several rows for a lease: keep each lease's latest.
@@ -289,7 +292,6 @@ def write_extensions(extensions: list[tuple[int, int, dt.datetime, dt.datetime]]
     for extension in extensions:
         if extension[0] not in latest or latest[extension[0]][3] < extension[3]:
             latest[extension[0]] = extension
-    rows = [(lease_id, at(seen), at(ends)) for lease_id, _, seen, ends in latest.values()]
-    driver_sql.execute_values(database, statements["extend_values"], rows)
+    leases = [(lease_id, at(seen), at(ends)) for lease_id, _, seen, ends in latest.values()]
     marks = [(number_id, at(ends)) for _, number_id, _, ends in latest.values()]
-    driver_sql.execute_values(database, statements["mark_values"], marks)
+    return [(statements["extend_values"], leases), (statements["mark_values"], marks)]

@@ -231,10 +231,22 @@ def insert_rows(
         getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False) for *_, field in binders
     ):
         raise TypeError(f"{model.__name__} has auto_now fields: insert it with insert_unless_conflict")
-    sql = _rows_statement(model, using, connection.vendor, conflict)
-    params = [_bind_values(row, binders, connection) for row in rows]
     with write_gate(using):
-        driver_sql.execute_values(connection, sql, params)
+        driver_sql.execute_values(connection, *rows_statement(model, rows, using, conflict))
+
+
+def rows_statement(
+    model: type[models.Model],
+    rows: Sequence[Mapping[str, Any]],
+    using: str = "default",
+    conflict: str = "DO NOTHING",
+) -> tuple[str, list[list[Any]]]:
+    """``insert_rows``'s statement and bound rows, for ``driver_sql.execute_values``: built before
+    a write lock is taken."""
+    connection = connections[using]
+    binders = _binders(model, using, connection.vendor)
+    sql = _rows_statement(model, using, connection.vendor, conflict)
+    return sql, [_bind_values(row, binders, connection) for row in rows]
 
 
 @functools.cache

@@ -8,6 +8,7 @@ import enum
 import functools
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from ringtrail.accounts.models import Account
 from ringtrail.dni import lease_sql
 from ringtrail.dni.requests import SessionRequest
 from ringtrail.lib import driver_sql
-from ringtrail.lib.fast_insert import adapt_datetime, insert_rows, sql_name
+from ringtrail.lib.fast_insert import adapt_datetime, rows_statement, sql_name
 from ringtrail.lib.redis_client import Command, client_for
 from ringtrail.lib.sqlite_writes import write_gate
 from ringtrail.sources.classify import Visit, default_channel
@@ -26,6 +27,8 @@ from ringtrail.visits.buffer import ExtensionHit, Heartbeat, Hit, PageHit, buffe
 from ringtrail.visits.models import PageView, Session, Visitor
 
 log = logging.getLogger(__name__)
+# A bulk statement whose ``{values}`` stands for its rows, and the rows (lib/driver_sql.execute_values).
+Statement = tuple[str, Sequence[Sequence[Any]]]
 # The latest first-touch sources this process saw, each with the moment it expires (oldest evicted).
 # Without Redis, the only copy until the buffer is written; with Redis, what spares a returning
 # visitor served by the same process the round trip that reads it.
@@ -93,19 +96,24 @@ def record_visit(
 
 
 def write_hits(hits: list[Hit]) -> None:
-    """Write a batch of buffered hits in one transaction, one ``executemany`` per table."""
+    """Write a batch of buffered hits in one transaction, one statement per table.
+
+    Every row is built before the write lock is taken: under load, building them inside it waited
+    for the interpreter lock while every other writer of the database waited for this one.
+    """
     pages = [hit for hit in hits if isinstance(hit, PageHit)]
     beats = [hit for hit in hits if isinstance(hit, Heartbeat)]
-    extensions = [hit for hit in hits if isinstance(hit, ExtensionHit)]
+    extensions = [
+        (e.lease_id, e.tracking_number_id, e.at, e.ends_at) for e in hits if isinstance(e, ExtensionHit)
+    ]
+    statements: list[Statement] = []
+    if extensions:
+        statements += lease_sql.extension_statements(extensions)
+    if pages:
+        statements += [_visitor_rows(pages), _session_rows(pages), _page_view_rows(pages)]
     with write_gate(), transaction.atomic():
-        if extensions:
-            lease_sql.write_extensions(
-                [(e.lease_id, e.tracking_number_id, e.at, e.ends_at) for e in extensions]
-            )
-        if pages:
-            _create_visitors(pages)
-            _upsert_sessions(pages)
-            _insert_page_views(pages)
+        for sql, rows in statements:
+            driver_sql.execute_values(connection, sql, rows)
         for (account_id, session_id), at in _latest(beats).items():
             Session.objects.filter(account_id=account_id, session_id=session_id, last_seen_at__lt=at).update(
                 last_seen_at=at
@@ -120,7 +128,7 @@ def _latest(beats: list[Heartbeat]) -> dict[tuple[int, str], dt.datetime]:
     return latest
 
 
-def _create_visitors(pages: list[PageHit]) -> None:
+def _visitor_rows(pages: list[PageHit]) -> Statement:
     first: dict[tuple[int, str], PageHit] = {}
     for hit in pages:
         first.setdefault((hit.account_id, hit.visitor_id), hit)
@@ -134,17 +142,17 @@ def _create_visitors(pages: list[PageHit]) -> None:
         }
         for hit in first.values()
     ]
-    insert_rows(Visitor, visitors)  # a returning visitor's first touch stays
+    return rows_statement(Visitor, visitors)  # a returning visitor's first touch stays
 
 
-def _upsert_sessions(pages: list[PageHit]) -> None:
+def _session_rows(pages: list[PageHit]) -> Statement:
     """Create the batch's new sessions; a session already stored (by an earlier batch, or another
     process) keeps its touch and gets the batch's page views added, in the same statement."""
     by_session: dict[tuple[int, str], list[PageHit]] = {}
     for hit in pages:
         by_session.setdefault((hit.account_id, hit.session_id), []).append(hit)
     rows = [_session_row(group) for group in by_session.values()]
-    insert_rows(Session, rows, conflict=_merge_into_stored_session(connection.vendor))
+    return rows_statement(Session, rows, conflict=_merge_into_stored_session(connection.vendor))
 
 
 @functools.cache
@@ -162,7 +170,7 @@ def _merge_into_stored_session(vendor: str) -> str:
     )
 
 
-def _insert_page_views(pages: list[PageHit]) -> None:
+def _page_view_rows(pages: list[PageHit]) -> Statement:
     """One page view per hit, joined to its session by the session's key: no read of session ids."""
     session_table, view_table = sql_name(Session), sql_name(PageView)
     account, session = sql_name(Session, "account"), sql_name(Session, "session_id")
@@ -173,8 +181,7 @@ def _insert_page_views(pages: list[PageHit]) -> None:
         f"JOIN {session_table} s ON s.{account} = v.account AND s.{session} = v.session"
     )
     adapt = connection.ops.adapt_datetimefield_value
-    rows = [(hit.url, adapt(hit.at), hit.account_id, hit.session_id) for hit in pages]
-    driver_sql.execute_values(connection, sql, rows)
+    return sql, [(hit.url, adapt(hit.at), hit.account_id, hit.session_id) for hit in pages]
 
 
 def _session_row(group: list[PageHit]) -> dict[str, Any]:
