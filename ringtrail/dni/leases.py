@@ -28,8 +28,8 @@ from ringtrail.dni.reservations import Reservations
 from ringtrail.numbers.models import NumberState
 from ringtrail.visits.buffer import ExtensionHit, buffer
 
-# A page view's extension of a lease that still runs this long is written behind, with the page
-# views: far longer than a flush interval, so the lease cannot end before its extension is written.
+# A page view's extension of a lease that still runs this long is written behind, by the visit
+# buffer: far longer than a flush interval, so the lease cannot end before its extension is written.
 EXTEND_BEHIND_MARGIN = dt.timedelta(seconds=60)
 
 
@@ -119,8 +119,8 @@ class SqlLeaseStore:
     picks it (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so acquisitions in one pool run side by
     side; SQLite's write transactions are serial anyway). Recycling, which takes a live lease's
     number, still holds the pool's row lock. Under load, new visitors are leased numbers this
-    process reserved ahead (``reservations.py``), and those leases and page views' extensions of
-    live leases are written behind, with the page views."""
+    process reserved ahead, their leases written by a thread of the process (``reservations.py``),
+    and page views' extensions of live leases are written by the visit buffer."""
 
     def __init__(self) -> None:
         self.reservations = Reservations()
@@ -277,9 +277,9 @@ def _reserving(plan: PoolPlan) -> int:
 
 
 def _writes_behind() -> bool:
-    """Whether a lease may be written by the visit buffer after the answer: not inside a
-    transaction, not with the buffer off, and not under the simulated clock (its calls follow page
-    views by less than a flush interval)."""
+    """Whether a lease or its extension may be written after the answer: not inside a
+    transaction, not with the visit buffer off, and not under the simulated clock (its calls follow
+    page views by less than a flush interval)."""
     if getattr(settings, "SIMULATED_CLOCK", False):
         return False
     if float(getattr(settings, "DNI_RECORD_FLUSH_SECONDS", 0.0)) <= 0:
