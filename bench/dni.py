@@ -252,9 +252,11 @@ def split(requests: list[Request], spare: int) -> tuple[RequestSource, RequestSo
 
 def new_visitor_budget(options: Options, reserved: int) -> tuple[int, int]:
     """(warm-up, measured) new visitors of the closed loop: with the ``reserved`` ones of the paced
-    phase they fit in the pool, so only contention overflows."""
+    phase, and the numbers each server process may hold reserved ahead (twice
+    ``DNI_LEASE_RESERVE``, SQL store), they fit in the pool, so only contention overflows."""
     spare = max(50, int(options.warmup * 400))
-    return spare, max(1, options.pool_size - reserved - spare - 10)
+    held_ahead = options.workers * 2 * int(os.environ.get("DNI_LEASE_RESERVE", "128"))
+    return spare, max(1, options.pool_size - reserved - held_ahead - spare - 10)
 
 
 def paced_budget(options: Options, rate: float) -> tuple[int, int]:

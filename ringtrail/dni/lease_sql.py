@@ -113,6 +113,16 @@ def _statements(vendor: str) -> dict[str, str]:
             f"SELECT id, {n_ends} FROM {number} WHERE {n_pool} = %s AND {n_ends} <= %s"  # noqa: S608
             f" AND {n_state} = %s ORDER BY {n_ends}, id LIMIT %s{skip_locked}"
         ),
+        # How many free numbers there are, up to a bound, without locking them (PostgreSQL: locking
+        # the whole bound made a concurrent claim skip every free number near a pool's end).
+        "count_fresh": (
+            f"SELECT count(*) FROM (SELECT 1 FROM {number} WHERE {n_pool} = %s AND {n_ends} IS NULL"  # noqa: S608
+            f" AND {n_state} = %s LIMIT %s) free"
+        ),
+        "count_cooled": (
+            f"SELECT count(*) FROM (SELECT 1 FROM {number} WHERE {n_pool} = %s AND {n_ends} <= %s"  # noqa: S608
+            f" AND {n_state} = %s LIMIT %s) free"
+        ),
         # A reserved number nobody was given goes back as it was, unless something marked it since.
         "unreserve": f"UPDATE {number} SET {n_ends} = %s WHERE id = %s AND {n_ends} = %s",  # noqa: S608
         # Numbers marked leased until (id, ends) of a VALUES list, never moving a mark back: a lease
@@ -238,17 +248,27 @@ def reserve_numbers(
     ``write_transaction``."""
     database = driver_sql.database()
     statements, active = _statements(database.vendor), NumberState.ACTIVE.value
-    rows = driver_sql.fetch_all(database, statements["reserve_fresh"], [pool_id, active, headroom])
-    if len(rows) < headroom:
-        cooled = adapt_datetime(database, cooled_since)
-        params = [pool_id, cooled, active, headroom - len(rows)]
-        rows += driver_sql.fetch_all(database, statements["reserve_cooled"], params)
-    if len(rows) < headroom:
+    cooled = adapt_datetime(database, cooled_since)
+    if _free_numbers(database, pool_id, cooled, headroom) < headroom:
         return []
-    rows = rows[:limit]
+    rows = driver_sql.fetch_all(database, statements["reserve_fresh"], [pool_id, active, limit])
+    if len(rows) < limit:
+        params = [pool_id, cooled, active, limit - len(rows)]
+        rows += driver_sql.fetch_all(database, statements["reserve_cooled"], params)
     until = adapt_datetime(database, mark)
     driver_sql.execute_values(database, statements["mark_values"], [(row[0], until) for row in rows])
     return [Reserved(int(row[0]), row[1]) for row in rows]
+
+
+def _free_numbers(database: BaseDatabaseWrapper, pool_id: int, cooled: Any, bound: int) -> int:
+    """How many of the pool's numbers are free, counted up to ``bound``."""
+    active = NumberState.ACTIVE.value
+    fresh = _run(database, "count_fresh", [pool_id, active, bound])
+    free = int(fresh[0]) if fresh else 0
+    if free < bound:
+        cooled_count = _run(database, "count_cooled", [pool_id, cooled, active, bound - free])
+        free += int(cooled_count[0]) if cooled_count else 0
+    return free
 
 
 def unreserve_numbers(numbers: list[Reserved], mark: dt.datetime) -> None:

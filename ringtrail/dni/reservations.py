@@ -53,8 +53,8 @@ POOL_SHARE = 20
 RESERVE_SECONDS = 1.0
 # Leases handed out from reservations are written this often (and whenever more are reserved).
 WRITE_SECONDS = 0.05
-# Reserve only while the pool has this many times as many free numbers as asked for: near the end
-# of a pool every process leases one at a time, so none shows the fallback while another holds some.
+# Reserve only while the pool has this many times as many free numbers as asked for: near its end a
+# process gives back what it holds and leases one at a time, so the pool is shared again.
 FREE_HEADROOM = 4
 # A lease written behind is remembered here until written, and at most this long.
 UNWRITTEN_SECONDS = 60.0
@@ -110,9 +110,12 @@ class PoolReservation:
     lock: threading.Lock = field(default_factory=threading.Lock)
     held: deque[Held] = field(default_factory=deque)
     rate: ArrivalRate = field(default_factory=ArrivalRate)
+    dry_until: float = 0.0  # near the pool's end: nothing reserved until then
 
     def size(self, now: float) -> int:
         """How many to keep at the current rate: refilled to twice this when fewer are left."""
+        if now < self.dry_until:
+            return 0
         return reservation_size(self.rate.per_second(now), self.most, len(self.plan.eligible or ()))
 
 
@@ -215,6 +218,12 @@ class Reservations:
         with lease_sql.write_transaction():
             cooled = now - plan.cooldown
             numbers = lease_sql.reserve_numbers(plan.pool_id, cooled, mark, wanted, FREE_HEADROOM * wanted)
+        if not numbers:
+            # Near the pool's end: what this process holds goes back, and it leases one at a time.
+            with pool.lock:
+                pool.dry_until = moment + RESERVE_SECONDS
+            self._give_back(pool, stale_only=False)
+            return
         with pool.lock:
             pool.held.extend(Held(number, mark, moment) for number in numbers)
 

@@ -334,7 +334,12 @@ def test_acquisition_statements_probe_indexes_not_scan_the_pool(db: None) -> Non
         )
         claim_plan = " ".join(str(row[-1]) for row in cursor.fetchall())
         reserve_plans = []
-        for name, params in (("reserve_fresh", [1, "active", 8]), ("reserve_cooled", [1, now, "active", 8])):
+        for name, params in (
+            ("reserve_fresh", [1, "active", 8]),
+            ("reserve_cooled", [1, now, "active", 8]),
+            ("count_fresh", [1, "active", 8]),
+            ("count_cooled", [1, now, "active", 8]),
+        ):
             cursor.execute("EXPLAIN QUERY PLAN " + statements[name].replace("%s", "?"), params)
             reserve_plans.append(" ".join(str(row[-1]) for row in cursor.fetchall()))
     for reserve_plan in reserve_plans:

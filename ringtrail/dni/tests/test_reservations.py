@@ -167,11 +167,18 @@ def test_a_pool_near_its_end_is_leased_one_at_a_time(behind: None, big_pool: Set
     clock = Clock()
     store = reserving_store(clock)
     busy(store, plan, 40)
-    # 40 leased, 100 more held elsewhere: 60 free, under 4 x the 16 a reservation asks for.
-    TrackingNumber.objects.filter(pk__in=[n.pk for n in numbers[40:140]]).update(lease_ends_at=T0 + HOLD)
     store.reservations.top_up(T0)
-    assert store.reservations.held(pool.pk) == []
-    assert TrackingNumber.objects.filter(pool=pool, lease_ends_at=None).count() == 60
+    held = store.reservations.held(pool.pk)
+    assert len(held) == 16
+    # Other processes take all but 20 of the free numbers: fewer than 4 x what a refill asks for.
+    others = [n.pk for n in numbers[56:180]]
+    TrackingNumber.objects.filter(pk__in=others).update(lease_ends_at=T0 + HOLD)
+    busy(store, plan, 9, "late")  # 7 left, under the 8 to keep: a refill, which finds the pool dry
+    store.reservations.top_up(T0)
+    assert store.reservations.held(pool.pk) == []  # what was left went back
+    assert all(mark_of(number_id) is None for number_id in held[9:])
+    store.reservations.top_up(T0)
+    assert store.reservations.held(pool.pk) == []  # and nothing is reserved for a while
 
 
 def test_leftovers_go_back_as_they_were(behind: None, big_pool: Setup) -> None:
