@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -60,6 +60,22 @@ class PoolPlan:
             eligible,
             dt.timedelta(seconds=float(getattr(settings, "DNI_LEASE_EXTEND_AFTER_SECONDS", 0.0))),
         )
+
+    def lease_row(
+        self, number_id: int, visitor_id: str, session_id: str, now: dt.datetime, recycled: bool = False
+    ) -> dict[str, Any]:
+        """A new lease on one of the pool's numbers, keyed by ``lease_sql.LEASE_COLUMNS``."""
+        return {
+            "account": self.account_id,
+            "pool": self.pool_id,
+            "tracking_number": number_id,
+            "visitor_id": visitor_id,
+            "session_id": session_id,
+            "started_at": now,
+            "last_seen_at": now,
+            "ends_at": now + self.hold,
+            "recycled": recycled,
+        }
 
     def extended_lately(self, now: dt.datetime) -> dt.datetime:
         """A lease of this pool ending at or after this was extended less than ``extend_after`` ago."""
@@ -253,18 +269,7 @@ class SqlLeaseStore:
         recycled: bool,
         mark: bool = True,
     ) -> None:
-        lease = {
-            "account": plan.account_id,
-            "pool": plan.pool_id,
-            "tracking_number": number_id,
-            "visitor_id": visitor_id,
-            "session_id": session_id,
-            "started_at": now,
-            "last_seen_at": now,
-            "ends_at": now + plan.hold,
-            "recycled": recycled,
-        }
-        lease_sql.insert_lease(lease)
+        lease_sql.insert_lease(plan.lease_row(number_id, visitor_id, session_id, now, recycled))
         if mark:  # a claimed number is marked already
             lease_sql.mark_number(number_id, now + plan.hold)
 

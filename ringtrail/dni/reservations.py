@@ -150,19 +150,7 @@ class Reservations:
     ) -> None:
         """Record a lease on a number ``take`` gave: remembered here until the thread writes it."""
         remember_unwritten(plan.pool_id, visitor_id, number_id, session_id)
-        self._leases.append(
-            {
-                "account": plan.account_id,
-                "pool": plan.pool_id,
-                "tracking_number": number_id,
-                "visitor_id": visitor_id,
-                "session_id": session_id,
-                "started_at": now,
-                "last_seen_at": now,
-                "ends_at": now + plan.hold,
-                "recycled": False,
-            }
-        )
+        self._leases.append(plan.lease_row(number_id, visitor_id, session_id, now))
 
     def write_leases(self) -> int:
         """Write the leases handed out so far, in one transaction; on a database error they stay
