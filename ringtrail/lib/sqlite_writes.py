@@ -37,6 +37,8 @@ _thread_locks: dict[str, threading.Lock] = {}
 # flock belongs to an open file description, so each process must open its own (never inherit one).
 _gate_files: dict[tuple[int, str], int] = {}
 _checkpointers: dict[tuple[int, str], threading.Thread] = {}
+# A process that forks web workers stops its checkpointers first (``stop_checkpointers``).
+_stopped_in: int | None = None
 
 
 def database_file(connection: BaseDatabaseWrapper) -> str | None:
@@ -111,6 +113,8 @@ def configure_connection(sender: Any, connection: BaseDatabaseWrapper, **kwargs:
 def ensure_checkpointer(path: str, interval: float) -> None:
     key = (os.getpid(), path)
     with _registry_lock:
+        if _stopped_in == os.getpid():
+            return
         thread = _checkpointers.get(key)
         if thread is not None and thread.is_alive():
             return
@@ -121,9 +125,24 @@ def ensure_checkpointer(path: str, interval: float) -> None:
         thread.start()
 
 
+def stop_checkpointers() -> None:
+    """End this process's checkpoint threads, and start none here again: call it before forking
+    web workers. A thread inside SQLite when the process forks leaves SQLite's mutex locked in the
+    child for good (a demo worker hung in ``sqlite3.connect``). The workers start their own."""
+    global _stopped_in
+    pid = os.getpid()
+    with _registry_lock:
+        _stopped_in = pid
+        threads = [thread for (owner, _), thread in _checkpointers.items() if owner == pid]
+    for thread in threads:
+        thread.join()
+
+
 def _checkpoint_forever(path: str, interval: float) -> None:
     while True:
         time.sleep(interval)
+        if _stopped_in == os.getpid():
+            return
         if not checkpoint(path):
             return  # the database is gone (a test database torn down); a new connection restarts us
 

@@ -136,6 +136,20 @@ def test_the_background_thread_checkpoints_until_the_database_goes(tmp_path: Pat
     assert not thread.is_alive(), "the checkpointer outlived its database"
 
 
+def test_a_process_about_to_fork_workers_stops_its_checkpointers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_writes, "_stopped_in", None)  # restored for the tests after this one
+    path = tmp_path / "db.sqlite3"
+    with contextlib.closing(wal_database(path)):
+        sqlite_writes.ensure_checkpointer(str(path), 0.01)
+        thread = sqlite_writes._checkpointers[(os.getpid(), str(path))]
+        sqlite_writes.stop_checkpointers()
+        assert not thread.is_alive()
+        sqlite_writes.ensure_checkpointer(str(path), 0.01)
+        assert sqlite_writes._checkpointers[(os.getpid(), str(path))] is thread  # none started again
+
+
 def test_past_the_size_limit_the_wal_is_rewound_while_writers_wait(tmp_path: Path, settings: Any) -> None:
     settings.SQLITE_WAL_LIMIT_MB = 0
     path = tmp_path / "db.sqlite3"

@@ -19,9 +19,16 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "2")))
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from django.db import connections
         from granian import Granian
         from granian.constants import Interfaces
 
+        from ringtrail.lib.sqlite_writes import stop_checkpointers
+
+        # The workers are forked from this process: no thread of it may be inside SQLite then,
+        # and no connection of it may be shared with them.
+        stop_checkpointers()
+        connections.close_all()
         self.stdout.write(f"Ringtrail serving on http://{options['host']}:{options['port']}")
         Granian(
             "ringtrail.wsgi:application",
