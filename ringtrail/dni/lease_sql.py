@@ -63,7 +63,6 @@ def _statements(vendor: str) -> dict[str, str]:
         f" ORDER BY {n_ends}, id LIMIT 1) cooled) free ORDER BY k LIMIT 1"
     )
     columns = ", ".join(_name(Lease, column) for column in LEASE_COLUMNS)
-    placeholders = ", ".join("%s" for _ in LEASE_COLUMNS)
     return {
         # PostgreSQL: recyclers of one pool (which take a live lease's number) queue on its row.
         # SQLite: the write transaction (BEGIN IMMEDIATE) already serialises them.
@@ -94,7 +93,6 @@ def _statements(vendor: str) -> dict[str, str]:
             f" WHERE {n_pool} = %s AND {n_ends} <= %s AND {n_state} = %s ORDER BY {n_ends}, id LIMIT 1"
             f" FOR UPDATE SKIP LOCKED) RETURNING id"
         ),
-        "insert_lease": f"INSERT INTO {lease} ({columns}) VALUES ({placeholders})",  # noqa: S608
         "end_lease": f"UPDATE {lease} SET {l_ends} = %s WHERE id = %s",  # noqa: S608
         "extend_lease": f"UPDATE {lease} SET {seen} = %s, {l_ends} = %s WHERE id = %s",  # noqa: S608
         "mark_number": f"UPDATE {number} SET {n_ends} = %s WHERE id = %s",  # noqa: S608
@@ -131,7 +129,7 @@ def _statements(vendor: str) -> dict[str, str]:
             f"WITH v(id, ends) AS (VALUES {{values}}) UPDATE {number} SET {n_ends} = v.ends FROM v"  # noqa: S608
             f" WHERE {number}.id = v.id AND ({number}.{n_ends} IS NULL OR {number}.{n_ends} < v.ends)"
         ),
-        "insert_lease_values": f"INSERT INTO {lease} ({columns}) VALUES {{values}}",  # noqa: S608
+        "insert_leases": f"INSERT INTO {lease} ({columns}) VALUES {{values}}",  # noqa: S608
     }
 
 
@@ -212,11 +210,14 @@ def claim_free_number(pool_id: int, cooled_since: dt.datetime, ends: dt.datetime
 def insert_lease(lease: dict[str, Any]) -> None:
     """A lease row, from values keyed by ``LEASE_COLUMNS`` (foreign keys by id)."""
     database = driver_sql.database()
-    params = []
-    for column in LEASE_COLUMNS:
-        value = lease[column]
-        params.append(adapt_datetime(database, value) if isinstance(value, dt.datetime) else value)
-    _run(database, "insert_lease", params)
+    driver_sql.execute_values(
+        database, _statements(database.vendor)["insert_leases"], [_lease_params(database, lease)]
+    )
+
+
+def _lease_params(database: BaseDatabaseWrapper, lease: dict[str, Any]) -> list[Any]:
+    values = (lease[column] for column in LEASE_COLUMNS)
+    return [adapt_datetime(database, v) if isinstance(v, dt.datetime) else v for v in values]
 
 
 def end_lease(lease_id: int, at: dt.datetime) -> None:
@@ -291,11 +292,8 @@ def write_leases(leases: list[dict[str, Any]]) -> None:
     leased until its lease ends (``reservations.py``). Run inside ``write_transaction``."""
     database = driver_sql.database()
     statements, at = _statements(database.vendor), functools.partial(adapt_datetime, database)
-    rows = [
-        [at(v) if isinstance(v, dt.datetime) else v for v in (lease[c] for c in LEASE_COLUMNS)]
-        for lease in leases
-    ]
-    driver_sql.execute_values(database, statements["insert_lease_values"], rows)
+    rows = [_lease_params(database, lease) for lease in leases]
+    driver_sql.execute_values(database, statements["insert_leases"], rows)
     marks = [(lease["tracking_number"], at(lease["ends_at"])) for lease in leases]
     driver_sql.execute_values(database, statements["mark_values"], marks)
 

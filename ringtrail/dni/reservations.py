@@ -218,9 +218,8 @@ class Reservations:
     def _give_back(self, pool: PoolReservation, *, stale_only: bool) -> None:
         oldest = self._clock() - RESERVE_SECONDS
         with pool.lock:
-            keep = [held for held in pool.held if stale_only and held.since > oldest]
-            leftovers = [held for held in pool.held if not (stale_only and held.since > oldest)]
-            pool.held = deque(keep)
+            leftovers = [held for held in pool.held if not stale_only or held.since <= oldest]
+            pool.held = deque(held for held in pool.held if stale_only and held.since > oldest)
         if not leftovers:
             return
         by_mark: dict[dt.datetime, list[lease_sql.Reserved]] = {}
@@ -269,7 +268,7 @@ class Reservations:
             self.give_back_all()
 
 
-# Leases handed out from reservations that the buffer has not written yet: (pool, visitor) →
+# Leases handed out from reservations and not written yet: (pool, visitor) →
 # (number, session, when forgotten at the latest).
 _unwritten: dict[tuple[int, str], tuple[int, str, float]] = {}
 
