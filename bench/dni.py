@@ -154,7 +154,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--duration", type=float, help="measured seconds per phase (default 10, smoke 1.5)")
     parser.add_argument("--warmup", type=float, help="uncounted seconds per phase (default 1, smoke 0.5)")
     parser.add_argument("--max-requests", type=int, help="cap per bare/returning phase (default 60000)")
-    parser.add_argument("--pool-size", type=int, help="pool numbers (default 60000, smoke 8000)")
+    parser.add_argument("--pool-size", type=int, help="pool numbers (default 160000, smoke 40000)")
     parser.add_argument("--store", choices=sorted(STORES), help="lease store(s) (default both, smoke sql)")
     parser.add_argument(
         "--workers", type=int, default=int(os.environ.get("WEB_WORKERS", os.cpu_count() or 2))
@@ -179,7 +179,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         duration=pick(args.duration, 10.0, 1.5),
         warmup=pick(args.warmup, 1.0, 0.5),
         max_requests=pick(args.max_requests, 60_000, 6_000),
-        pool_size=pick(args.pool_size, 60_000, 8_000),  # enough new visitors for both new phases
+        pool_size=pick(args.pool_size, 160_000, 40_000),  # enough new visitors for both new phases
         stores=STORES[pick(args.store, "both", "sql")],
         workers=args.workers,
         threads=args.threads,
@@ -255,7 +255,8 @@ def new_visitor_budget(options: Options, reserved: int) -> tuple[int, int]:
     phase, and the numbers each server process may hold reserved ahead (twice
     ``DNI_LEASE_RESERVE``, SQL store), they fit in the pool, so only contention overflows."""
     spare = max(50, int(options.warmup * 400))
-    held_ahead = options.workers * 2 * int(os.environ.get("DNI_LEASE_RESERVE", "128"))
+    most = min(int(os.environ.get("DNI_LEASE_RESERVE", "2048")), options.pool_size // 20)  # reservations.py
+    held_ahead = options.workers * 2 * most
     return spare, max(1, options.pool_size - reserved - held_ahead - spare - 10)
 
 

@@ -204,8 +204,9 @@ DNI_LEASE_STORE = env_str("DNI_LEASE_STORE", "redis" if REDIS_URL else "sql")
 # ago: page views seconds apart need no write each (the SQL store's is a turn at SQLite's write lock).
 DNI_LEASE_EXTEND_AFTER_SECONDS = env_float("DNI_LEASE_EXTEND_AFTER_SECONDS", 30.0)
 # SQL lease store under load: at most this many numbers of a pool reserved ahead per process, their
-# leases written behind with the page views (ringtrail/dni/reservations.py); 0 writes every lease at once.
-DNI_LEASE_RESERVE = env_int("DNI_LEASE_RESERVE", 128)
+# leases written behind by a thread of the process (ringtrail/dni/reservations.py); 0 writes every
+# lease before its answer.
+DNI_LEASE_RESERVE = env_int("DNI_LEASE_RESERVE", 2048)
 # Call-back forms (docs/callbacks.md): requests an hour per visit session and per phone number.
 CALLBACK_RATE_PER_SESSION_PER_HOUR = env_int("CALLBACK_RATE_PER_SESSION_PER_HOUR", 3)
 CALLBACK_RATE_PER_PHONE_PER_HOUR = env_int("CALLBACK_RATE_PER_PHONE_PER_HOUR", 3)

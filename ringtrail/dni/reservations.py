@@ -3,11 +3,11 @@
 Each new visitor's lease was a write transaction of its own, and on SQLite they all queue for the one
 writer: at ~1 900 new visitors a second a lease waited about 1 ms for the write lock and held it
 0.3 ms, and the lease was half the server's CPU per page view (docs/benchmarks.md). When new visitors
-of one pool arrive in a process at twice ``RATE_PER_NUMBER`` a second or more, a thread of the
-process keeps a few free numbers of the pool reserved: taken in one transaction, in the order the
-store claims them, each marked leased for the hold time. A new visitor is handed one from memory;
-the same thread writes the leases handed out every ``WRITE_SECONDS`` (one transaction for all of
-them) and marks each number until its lease ends. No page view waits for the write lock then. The
+of one pool arrive in a process at ``MIN_RATE`` a second or more, a thread of the process keeps
+``AHEAD_SECONDS`` of them reserved: free numbers of the pool taken in the order the store claims
+them, each marked leased for the hold time. A new visitor is handed one from memory; the same
+thread writes the leases handed out every ``WRITE_SECONDS`` and marks each number until its lease
+ends, in the same transaction as the next refill. No page view waits for the write lock then. The
 visit buffer (``visits/buffer.py``), which can fall seconds behind under load, is not used: a
 returning visitor whose first page another process answered finds its first touch through its lease.
 
@@ -30,7 +30,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -45,12 +45,17 @@ if TYPE_CHECKING:
     from ringtrail.dni.leases import PoolPlan
 
 log = logging.getLogger(__name__)
-# One reserved number per this many new visitors a second: a process keeps 0.2 - 0.4 s of arrivals.
-RATE_PER_NUMBER = 5
+# Below this many new visitors of a pool a second in a process, one write per lease costs little.
+MIN_RATE = 10
+# A process keeps this much of its new visitors' arrivals reserved, refilled to twice as much once
+# it holds less. Under load a refill's turn at the write lock waited up to 0.4 s behind the other
+# processes' writes; with 0.2 s reserved the reserve ran dry and page views queued for the lock.
+AHEAD_SECONDS = 1.0
 # A process never reserves more than this share of a pool (1/20), so small pools never reserve.
 POOL_SHARE = 20
-# Leftovers of a reservation older than this go back to the pool.
-RESERVE_SECONDS = 1.0
+# Leftovers of a reservation older than this go back to the pool: longer than a refill of twice
+# ``AHEAD_SECONDS`` takes to be handed out.
+RESERVE_SECONDS = 4.0
 # Leases handed out from reservations are written this often (and whenever more are reserved).
 WRITE_SECONDS = 0.05
 # Reserve only while the pool has this many times as many free numbers as asked for: near its end a
@@ -66,7 +71,9 @@ MAX_WRITE = 2_000
 def reservation_size(rate: int, most: int, pool_numbers: int) -> int:
     """How many numbers to keep reserved at ``rate`` new visitors a second in this process; 0
     means lease one at a time (fewer than two would save nothing)."""
-    size = min(most, rate // RATE_PER_NUMBER, pool_numbers // POOL_SHARE)
+    if rate < MIN_RATE:
+        return 0
+    size = min(most, int(rate * AHEAD_SECONDS), pool_numbers // POOL_SHARE)
     return size if size >= 2 else 0
 
 
@@ -119,6 +126,10 @@ class PoolReservation:
         return reservation_size(self.rate.per_second(now), self.most, len(self.plan.eligible or ()))
 
 
+# What one pass reserved for a pool: (pool, numbers, marked until, when).
+Refill = tuple[PoolReservation, list[lease_sql.Reserved], "dt.datetime", float]
+
+
 class Reservations:
     """One process's reserved numbers, per pool. Request threads only take from memory; a thread
     of their own reserves more, so no page view waits for the write lock behind another
@@ -155,36 +166,56 @@ class Reservations:
     def write_leases(self) -> int:
         """Write the leases handed out so far, in one transaction; on a database error they stay
         for the next pass (their numbers stay marked meanwhile)."""
+        with self._taken_leases() as leases:
+            if leases:
+                with lease_sql.write_transaction():
+                    lease_sql.write_leases(leases)
+            return len(leases)
+
+    @contextlib.contextmanager
+    def _taken_leases(self) -> Iterator[list[dict[str, Any]]]:
+        """Up to ``MAX_WRITE`` leases handed out, for the caller's transaction to write: forgotten
+        as unwritten when it commits, put back for the next pass when it fails."""
         leases = [self._leases.popleft() for _ in range(min(len(self._leases), MAX_WRITE))]
-        if not leases:
-            return 0
         try:
-            with lease_sql.write_transaction():
-                lease_sql.write_leases(leases)
-        except Exception:
+            yield leases
+        except BaseException:
             self._leases.extendleft(reversed(leases))
             raise
         forget_written((lease["pool"], lease["visitor_id"], lease["session_id"]) for lease in leases)
-        return len(leases)
 
     def pending(self) -> int:
         return len(self._leases)
 
     def top_up(self, now: dt.datetime) -> bool:
-        """Write the leases handed out, give back what was held too long, and reserve for pools
-        running low: one pass of the reserving thread. False when no pool holds or wants a number
-        and nothing is left to write."""
-        self.write_leases()
-        busy = bool(self._leases)
+        """Write the leases handed out and reserve for pools running low, in one transaction, then
+        give back what was held too long: one pass of the reserving thread. One turn at the write
+        lock a pass, and what is running low is decided once it has the lock: under load the turn
+        waits behind the other processes' writes. False when no pool holds or wants a number and
+        nothing is left to write."""
         for pool in list(self._pools.values()):
             self._give_back(pool, stale_only=True)
+        refills: list[Refill] = []
+        with self._taken_leases() as leases:
+            if leases or self._wants():
+                with lease_sql.write_transaction():
+                    if leases:
+                        lease_sql.write_leases(leases)
+                    refills = [self._reserve(pool, plan, wanted, now) for pool, plan, wanted in self._wants()]
+        for refill in refills:
+            self._hold(*refill)
+        pools = list(self._pools.values())
+        return bool(self._leases) or any(pool.size(self._clock()) > 0 or pool.held for pool in pools)
+
+    def _wants(self) -> list[tuple[PoolReservation, PoolPlan, int]]:
+        """(pool, plan, how many more) for each pool holding fewer than its size: refilled to twice it."""
+        wants = []
+        for pool in list(self._pools.values()):
             with pool.lock:
-                size, plan = pool.size(self._clock()), pool.plan
-                wanted = 2 * size - len(pool.held) if len(pool.held) < size else 0
-            if wanted > 0:
-                self._reserve(pool, plan, wanted, now)
-            busy = busy or size > 0 or bool(pool.held)
-        return busy
+                size = pool.size(self._clock())
+                if len(pool.held) < size:
+                    wants.append((pool, pool.plan, 2 * size - len(pool.held)))
+        return wants
 
     def give_back_all(self) -> None:
         for pool in list(self._pools.values()):
@@ -201,11 +232,15 @@ class Reservations:
                 pool = self._pools.setdefault(plan.pool_id, PoolReservation(plan))
         return pool
 
-    def _reserve(self, pool: PoolReservation, plan: PoolPlan, wanted: int, now: dt.datetime) -> None:
-        mark, moment = now + plan.hold, self._clock()
-        with lease_sql.write_transaction():
-            cooled = now - plan.cooldown
-            numbers = lease_sql.reserve_numbers(plan.pool_id, cooled, mark, wanted, FREE_HEADROOM * wanted)
+    def _reserve(self, pool: PoolReservation, plan: PoolPlan, wanted: int, now: dt.datetime) -> Refill:
+        """Reserve inside the caller's transaction; ``_hold`` keeps them once it has committed."""
+        mark, cooled = now + plan.hold, now - plan.cooldown
+        numbers = lease_sql.reserve_numbers(plan.pool_id, cooled, mark, wanted, FREE_HEADROOM * wanted)
+        return pool, numbers, mark, self._clock()
+
+    def _hold(
+        self, pool: PoolReservation, numbers: list[lease_sql.Reserved], mark: dt.datetime, moment: float
+    ) -> None:
         if not numbers:
             # Near the pool's end: what this process holds goes back, and it leases one at a time.
             with pool.lock:

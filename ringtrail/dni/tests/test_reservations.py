@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from ringtrail.dni import lease_sql
 from ringtrail.dni.leases import EXTEND_BEHIND_MARGIN, PoolPlan, SqlLeaseStore
 from ringtrail.dni.models import Lease, Pool
 from ringtrail.dni.reservations import RESERVE_SECONDS, ArrivalRate, Reservations, reservation_size
@@ -22,8 +24,8 @@ HOLD = dt.timedelta(minutes=15)
 
 
 def test_small_rates_and_small_pools_lease_one_at_a_time() -> None:
-    assert reservation_size(rate=9, most=128, pool_numbers=60_000) == 0  # 9 // 5 = 1: not worth it
-    assert reservation_size(rate=10, most=128, pool_numbers=60_000) == 2
+    assert reservation_size(rate=9, most=128, pool_numbers=60_000) == 0  # below MIN_RATE: not worth it
+    assert reservation_size(rate=10, most=128, pool_numbers=60_000) == 10  # a second of arrivals
     assert reservation_size(rate=1_000, most=128, pool_numbers=60_000) == 128
     assert reservation_size(rate=1_000, most=0, pool_numbers=60_000) == 0
     assert reservation_size(rate=1_000, most=128, pool_numbers=39) == 0  # never 1/20 of the pool or more
@@ -275,3 +277,32 @@ def test_a_lease_about_to_end_is_extended_at_once(
     store.acquire(plan, "v", "s", late)
     lease.refresh_from_db()
     assert lease.ends_at == late + HOLD and buffer.pending() == 0
+
+
+def test_a_pass_writes_the_leases_and_refills_in_one_turn_at_the_write_lock(
+    behind: None, big_pool: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan, _, pool = big_pool
+    clock = Clock()
+    store = reserving_store(clock)
+    busy(store, plan, 40)
+    store.reservations.top_up(T0)  # 16 held
+    for i in range(9):  # 7 left: fewer than the size of 8
+        store.acquire(plan, f"v{i}", f"s{i}", T0, new_visitor=True)
+    turns: list[int] = []
+    real = lease_sql.write_transaction
+
+    @contextlib.contextmanager
+    def slow_turn() -> Iterator[None]:
+        turns.append(1)
+        with real():
+            for i in range(2):  # page views answered while the pass waited for the lock
+                store.acquire(plan, f"late{i}", f"s-late{i}", T0, new_visitor=True)
+            yield
+
+    monkeypatch.setattr(lease_sql, "write_transaction", slow_turn)
+    store.reservations.top_up(T0)
+    assert turns == [1]
+    assert Lease.objects.filter(visitor_id__startswith="v").count() == 9  # written
+    # Refilled to twice the size from what it held once it had the lock (5), not before (7).
+    assert len(store.reservations.held(pool.pk)) == 16
