@@ -1,0 +1,55 @@
+"""Hand-written reads on the driver's connection: the rows Django would give, and on PostgreSQL
+values bound by the server rather than quoted into the statement's text in Python."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+
+from ringtrail.lib import driver_sql
+from ringtrail.lib.fast_insert import sql_name
+from ringtrail.testing import wired_account
+from ringtrail.visits.models import Visitor
+
+pytestmark = pytest.mark.django_db
+
+SEEN = dt.datetime(2026, 11, 23, 5, 0, tzinfo=dt.UTC)
+
+
+def visitor_query() -> str:
+    table = sql_name(Visitor)
+    account, visitor, seen = (sql_name(Visitor, name) for name in ("account", "visitor_id", "first_seen_at"))
+    return f"SELECT {visitor}, {seen} FROM {table} WHERE {account} = %s AND {seen} >= %s ORDER BY {visitor}"  # noqa: S608
+
+
+def test_reads_give_the_rows_and_types_django_gives() -> None:
+    account = wired_account().account
+    for name in ("v-a", "v-b"):
+        Visitor.objects.create(account=account, visitor_id=name, first_seen_at=SEEN)
+    since = driver_sql.database().ops.adapt_datetimefield_value(SEEN - dt.timedelta(days=1))
+    rows = driver_sql.fetch_all(driver_sql.database(), visitor_query(), [account.pk, since])
+    assert [row[0] for row in rows] == ["v-a", "v-b"]
+    one = driver_sql.fetch_one(driver_sql.database(), visitor_query(), [account.pk, since])
+    assert one is not None and one[0] == "v-a"
+    if connection.vendor == "postgresql":
+        assert one[1] == SEEN  # an aware datetime, as Django reads it
+    assert driver_sql.fetch_one(driver_sql.database(), visitor_query(), [account.pk + 1, since]) is None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's server-side binding")
+def test_on_postgresql_values_are_bound_by_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    account = wired_account().account
+    since = SEEN - dt.timedelta(days=1)
+    database = driver_sql.database()
+    database.ensure_connection()
+    # Prepared statements on (OPTIONS["prepare_threshold"] = 0), so the server keeps what it was sent.
+    monkeypatch.setattr(database.connection, "prepare_threshold", 0)
+    for _ in range(3):
+        driver_sql.fetch_all(database, visitor_query(), [account.pk, since])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    # Server-side binding: one statement holding $1 and $2, not the values quoted into its text.
+    assert sum("first_seen_at" in text and "$1" in text for text in prepared) == 1, prepared
