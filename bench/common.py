@@ -505,14 +505,14 @@ def format_table(phases: Sequence[PhaseStats], service: str = "") -> str:
     header = (
         f"{'phase':<16}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
         f"{'max ms':>9}{'errors':>8}{'client cpu':>12}{'server cpu':>12}"
-    ) + (f"{service + ' cpu':>12}" if service else "")
+    ) + (f"{service + ' cpu':>14}" if service else "")
     rows = [header]
     for p in phases:
         rows.append(
             f"{p.name:<16}{p.requests:>9}{p.requests_per_second:>9.0f}{p.p50_ms:>9.1f}{p.p90_ms:>9.1f}"
             f"{p.p99_ms:>9.1f}{p.max_ms:>9.1f}{p.errors:>8}{p.client_cpu_ms_per_request:>12.2f}"
             f"{_cpu(p.server_cpu_ms_per_request):>12}"
-            + (f"{_cpu(p.service_cpu_ms_per_request):>12}" if service else "")
+            + (f"{_cpu(p.service_cpu_ms_per_request):>14}" if service else "")
         )
     legend = "client = this process, server = all workers" + (f", {service} = its server" if service else "")
     rows.append(f"(cpu columns: CPU milliseconds per request, {legend})")

@@ -26,9 +26,11 @@ import platform
 import secrets
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 if __package__ in (None, ""):  # run as a script: make ``bench`` and ``ringtrail`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -293,8 +295,39 @@ def redis_cpu_seconds() -> float | None:
     return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
 
 
-def measure(options: Options, server: Server, seed: Seed, store: str) -> StoreRun:
-    service_cpu = redis_cpu_seconds if store == "redis" else None
+def postgres_cpu_seconds() -> float | None:
+    """All local PostgreSQL processes' CPU (user + system) so far, from /proc; None without /proc.
+    A backend that exits leaves its CPU in its parent's children's times, which count too."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0
+    try:
+        stats = [path / "stat" for path in Path("/proc").iterdir() if path.name.isdigit()]
+    except OSError:
+        return None
+    for stat in stats:
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+        except OSError:  # the process ended meanwhile
+            continue
+        if fields[0].endswith("(postgres"):
+            rest = fields[1].split()
+            total += sum(int(field) for field in rest[11:15])  # utime stime cutime cstime (stat(5))
+    return total / tick
+
+
+def service_of(store: str, database_url: str) -> tuple[str, Callable[[], float | None] | None]:
+    """The service beside the server whose CPU a store's phases also use: Redis, or a PostgreSQL
+    database on this machine for the SQL store."""
+    if store == "redis":
+        return "redis", redis_cpu_seconds
+    host = urlsplit(database_url).hostname or ""
+    if database_url.startswith("postgres") and host in ("127.0.0.1", "localhost", "::1"):
+        return "postgres", postgres_cpu_seconds
+    return "", None
+
+
+def measure(
+    options: Options, server: Server, seed: Seed, service_cpu: Callable[[], float | None] | None
+) -> StoreRun:
 
     def go(phase: Phase, rate: float | None = None) -> PhaseStats:
         return run_phase(
@@ -368,14 +401,15 @@ def run_store(options: Options, tmp: Path, database_url: str, seed: Seed, store:
     if store == "redis" and (reason := redis_unavailable(env)) is not None:
         return {"available": False, "reason": reason}
     run_django_snippet(CLEAR_LEASES, env)  # each store starts with the whole pool free
+    service, service_cpu = service_of(store, database_url)
     try:
         with running_server(env, options.workers, options.threads) as server:
-            measured = measure(options, server, seed, store)
+            measured = measure(options, server, seed, service_cpu)
     except BenchError as error:
         if store == "sql":
             raise
         return {"available": False, "reason": f"server did not run: {str(error)[-300:]}"}
-    return store_report(measured)
+    return {**store_report(measured), "service": service}
 
 
 def store_report(run: StoreRun) -> dict[str, Any]:
@@ -475,7 +509,8 @@ def render_store(name: str, result: dict[str, Any]) -> list[str]:
     keys = ("bare", "new", "returning", "bare_paced", "new_paced", "returning_paced")
     phases = [PhaseStats(**result["phases"][key]) for key in keys]
     r, overflow = result["ratios"], result["overflow"]
-    lines = [f"[{name} lease store]", format_table(phases, "redis" if name == "redis" else "")]
+    service = result.get("service", "")
+    lines = [f"[{name} lease store]", format_table(phases, service)]
     lines.append(
         f"ratio new / bare: throughput {r['new_rps_over_bare_rps']}, p99 {r['new_p99_over_bare_p99']}; "
         f"returning / bare: throughput {r['returning_rps_over_bare_rps']}, "
@@ -491,20 +526,20 @@ def render_store(name: str, result: dict[str, Any]) -> list[str]:
             f"{'met' if goal['p99_met'] else 'NOT met'} (p99 {phase.p99_ms:.1f} ms), at the paced rate: "
             f"{'met' if goal['p99_paced_met'] else 'NOT met'} (p99 {paced.p99_ms:.1f} ms)"
         )
-    lines += [machine_use(phase, result["cpus"]) for phase in phases[3:]]
+    lines += [machine_use(phase, result["cpus"], service) for phase in phases[3:]]
     share = overflow["share_of_new_visitors"]
     lines.append(f"overflow (fallback number shown): {overflow['answers']} answers, share {share}")
     lines += [f"error: {sample}" for phase in phases for sample in phase.error_samples]
     return lines
 
 
-def machine_use(phase: PhaseStats, cpus: int) -> str:
+def machine_use(phase: PhaseStats, cpus: int, service: str = "") -> str:
     """How much of the machine a paced phase kept busy: latency at a fixed rate climbs steeply as
     this nears all of it, whatever the endpoint."""
     parts = {
         "server": phase.server_cpu_ms_per_request,
         "client": phase.client_cpu_ms_per_request,
-        "redis": phase.service_cpu_ms_per_request,
+        service or "service": phase.service_cpu_ms_per_request,
     }
     known = {name: ms for name, ms in parts.items() if ms is not None}
     busy = sum(known.values()) * phase.requests_per_second / 1000

@@ -1,5 +1,6 @@
 """Hand-written reads on the driver's connection: the rows Django would give, and on PostgreSQL
-values bound by the server rather than quoted into the statement's text in Python."""
+values bound by the server rather than quoted into the statement's text in Python, and the
+statement prepared once it runs often (``DB_PREPARE_THRESHOLD``)."""
 
 from __future__ import annotations
 
@@ -38,15 +39,12 @@ def test_reads_give_the_rows_and_types_django_gives() -> None:
     assert driver_sql.fetch_one(driver_sql.database(), visitor_query(), [account.pk + 1, since]) is None
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's server-side binding")
-def test_on_postgresql_values_are_bound_by_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prepared statements")
+def test_on_postgresql_a_hot_read_is_bound_by_the_server_and_prepared() -> None:
     account = wired_account().account
     since = SEEN - dt.timedelta(days=1)
     database = driver_sql.database()
-    database.ensure_connection()
-    # Prepared statements on (OPTIONS["prepare_threshold"] = 0), so the server keeps what it was sent.
-    monkeypatch.setattr(database.connection, "prepare_threshold", 0)
-    for _ in range(3):
+    for _ in range(6):  # DB_PREPARE_THRESHOLD: prepared from the fifth run on
         driver_sql.fetch_all(database, visitor_query(), [account.pk, since])
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
