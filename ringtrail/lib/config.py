@@ -30,6 +30,14 @@ def env_int(name: str, default: int) -> int:
     return int(raw)
 
 
+def env_optional_int(name: str, default: int | None) -> int | None:
+    """An integer, or None when the variable says ``none`` (or is set empty)."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return None if raw.strip().lower() in ("", "none") else int(raw)
+
+
 def env_float(name: str, default: float) -> float:
     raw = os.environ.get(name)
     if raw is None or not raw.strip():

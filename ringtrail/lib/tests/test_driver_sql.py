@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 
 from ringtrail.lib import driver_sql
-from ringtrail.lib.fast_insert import sql_name
+from ringtrail.lib.fast_insert import adapt_datetime, sql_name
 from ringtrail.testing import wired_account
 from ringtrail.visits.models import Visitor
 
@@ -29,7 +29,7 @@ def test_reads_give_the_rows_and_types_django_gives() -> None:
     account = wired_account().account
     for name in ("v-a", "v-b"):
         Visitor.objects.create(account=account, visitor_id=name, first_seen_at=SEEN)
-    since = driver_sql.database().ops.adapt_datetimefield_value(SEEN - dt.timedelta(days=1))
+    since = adapt_datetime(driver_sql.database(), SEEN - dt.timedelta(days=1))
     rows = driver_sql.fetch_all(driver_sql.database(), visitor_query(), [account.pk, since])
     assert [row[0] for row in rows] == ["v-a", "v-b"]
     one = driver_sql.fetch_one(driver_sql.database(), visitor_query(), [account.pk, since])
@@ -42,8 +42,8 @@ def test_reads_give_the_rows_and_types_django_gives() -> None:
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prepared statements")
 def test_on_postgresql_a_hot_read_is_bound_by_the_server_and_prepared() -> None:
     account = wired_account().account
-    since = SEEN - dt.timedelta(days=1)
     database = driver_sql.database()
+    since = adapt_datetime(database, SEEN - dt.timedelta(days=1))
     for _ in range(6):  # DB_PREPARE_THRESHOLD: prepared from the fifth run on
         driver_sql.fetch_all(database, visitor_query(), [account.pk, since])
     with connection.cursor() as cursor:
