@@ -145,11 +145,11 @@ class SqlLeaseStore:
         self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime, *, new_visitor: bool = False
     ) -> Grant:
         if new_visitor:
-            kept = self._from_reserve(plan, visitor_id, session_id, now)
+            kept = take_reserved(self.reservations, plan, visitor_id, session_id, now)
         else:
             # Another page view of the visit: nothing to write now, so no turn at the write lock,
             # when its lease is not written yet, was extended lately, or may be extended behind.
-            kept = self._unwritten(plan, visitor_id, session_id) or self._kept_as_it_is(
+            kept = unwritten_grant(plan, visitor_id, session_id) or self._kept_as_it_is(
                 plan, visitor_id, session_id, now
             )
         if kept is not None:
@@ -201,21 +201,6 @@ class SqlLeaseStore:
     def visitor_pool(self, visitor_id: str, pool_ids: Sequence[int], now: dt.datetime) -> int | None:
         live = Lease.objects.filter(pool_id__in=pool_ids, visitor_id=visitor_id, ends_at__gt=now)
         return live.order_by("-ends_at").values_list("pool_id", flat=True).first()
-
-    def _from_reserve(
-        self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime
-    ) -> Grant | None:
-        most = _reserving(plan)
-        number_id = self.reservations.take(plan, most, now) if most else None
-        if number_id is None:
-            return None
-        self.reservations.lease_behind(plan, number_id, visitor_id, session_id, now)
-        return Grant(number_id)
-
-    @staticmethod
-    def _unwritten(plan: PoolPlan, visitor_id: str, session_id: str) -> Grant | None:
-        number_id = reservations.unwritten(plan.pool_id, visitor_id, session_id)
-        return None if number_id is None else Grant(number_id)
 
     @staticmethod
     def _kept_as_it_is(plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant | None:
@@ -274,7 +259,26 @@ class SqlLeaseStore:
             lease_sql.mark_number(number_id, now + plan.hold)
 
 
-def _reserving(plan: PoolPlan) -> int:
+def take_reserved(
+    reserved: Reservations, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime
+) -> Grant | None:
+    """A new visitor's number from the process's reservations, its lease written behind; None
+    when none is held or the pool is not reserved for (lease the usual way)."""
+    most = reserving(plan)
+    number_id = reserved.take(plan, most, now) if most else None
+    if number_id is None:
+        return None
+    reserved.lease_behind(plan, number_id, visitor_id, session_id, now)
+    return Grant(number_id)
+
+
+def unwritten_grant(plan: PoolPlan, visitor_id: str, session_id: str) -> Grant | None:
+    """The number of the visit's lease that this process handed out and has not written yet."""
+    number_id = reservations.unwritten(plan.pool_id, visitor_id, session_id)
+    return None if number_id is None else Grant(number_id)
+
+
+def reserving(plan: PoolPlan) -> int:
     """How many numbers a process may reserve for the pool (``DNI_LEASE_RESERVE``), 0 where every
     new lease must be written before the answer."""
     most = int(getattr(settings, "DNI_LEASE_RESERVE", 0))

@@ -1,38 +1,37 @@
 """The Redis lease store: the same contract as ``SqlLeaseStore`` (see ``leases.py``), kept in Redis.
 
 Pool configuration (which numbers are active in a pool, the fallback number) stays in the database;
-Redis holds only lease state. Every decision runs inside one Lua script, so concurrent visitors across
-processes never hold the same number at once. Times are epoch seconds computed by the caller: the
-scripts never read Redis's clock, so fixed clocks in tests behave like the SQL store.
-
-Keys, under a prefix (default ``rt:dni:``):
-- ``lease:seq``                  counter for lease ids
-- ``lease:{id}``                 hash: p(ool) n(umber) v(isitor) s(ession) st(art) ls (last seen),
-                                 end, hold, r(ecycled)
-- ``n:{number}:cur``             id of the number's latest lease
-- ``n:{number}:hist``            sorted set of lease ids by start, read by ``holders``
-- ``p:{pool}:ends``              sorted set of numbers by their last lease end (busy, cool-down, LRU order)
-- ``p:{pool}:avail``             the pool's eligible numbers by the moment each may be handed out again
-                                 (last end + cool-down; never-used numbers first, in id order), so a
-                                 free number is one ``ZRANGEBYSCORE``, not a scan of the pool
-- ``p:{pool}:ver``               which eligible set (and cool-down) ``avail`` was built for; a
-                                 mismatch makes ``acquire`` rebuild it from ``ends`` and retry
-- ``p:{pool}:v:{visitor}``       id of the visitor's latest lease in the pool (stickiness)
-- ``s:{account}:{session}``      set of the session's lease ids (heartbeats)
-
-Keys are built inside the scripts, so this needs a single Redis (not Redis Cluster).
+Redis holds only lease state, changed by the Lua scripts of ``leases_redis_lua.py``. Under load, new
+visitors are leased numbers this process reserved ahead and their leases written behind, as in the
+SQL store (``reservations.py``, ``RedisBackend``), and their rate-limit hits and first touches are
+sent behind too (``lib/redis_behind.py``): no round trip to Redis on their page views.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import redis
 
-from ringtrail.dni.leases import Gate, Grant, Holder, PoolPlan
+from ringtrail.dni.leases import Gate, Grant, Holder, PoolPlan, reserving, take_reserved, unwritten_grant
+from ringtrail.dni.leases_redis_lua import (
+    ACQUIRE,
+    GATED_ACQUIRE,
+    HOLDERS,
+    RECENT,
+    RESERVE,
+    SYNC,
+    TOUCH,
+    UNRESERVE,
+    WRITE_LEASES,
+)
+from ringtrail.dni.reservations import Reservations, Reserved
+from ringtrail.lib.redis_behind import Behind
 from ringtrail.lib.redis_client import run_script
 from ringtrail.numbers.models import NumberState, TrackingNumber
 
@@ -41,225 +40,6 @@ DEFAULT_PREFIX = "rt:dni:"
 RETENTION_SECONDS = 7 * 24 * 3600
 # History entries are trimmed by start; generous so that a very long-lived lease is not dropped.
 HISTORY_TRIM_SECONDS = 30 * 24 * 3600
-
-_HELPERS = """
-local P = ARGV[1]
-local function keep(key, ttl)
-  -- Only ever lengthen a TTL: a live lease elsewhere may need the key longer than this write does.
-  if redis.call('TTL', key) < ttl then redis.call('EXPIRE', key, ttl) end
-end
--- The keys of a lease just written or extended live as long as it needs them. ``fresh``: the
--- number's current-lease key and the visitor's key were just SET with their TTLs.
-local function extend(now, retention, pool, number, visitor_key, session_key, lease_key, ends, fresh)
-  local live = math.ceil(ends - now) + 60
-  local kept = math.ceil(ends - now) + retention
-  -- A live lease is its number's latest and its visitor's only one in the pool (a new lease on
-  -- either ends the previous one), so these keys need exactly what this lease needs.
-  redis.call('EXPIRE', lease_key, kept)
-  redis.call('EXPIRE', P .. 'n:' .. number .. ':hist', kept)
-  if not fresh then
-    redis.call('EXPIRE', P .. 'n:' .. number .. ':cur', kept)
-    redis.call('EXPIRE', visitor_key, live)
-  end
-  keep(session_key, live)  -- the session's leases in other pools may need it longer
-  -- Pool-wide keys outlive all of the pool's leases: lengthened only when they fall well short, so
-  -- that a lease costs one TTL read here, not six commands. The availability set and its version
-  -- expire together: a missing version rebuilds the set.
-  local ends_key = P .. 'p:' .. pool .. ':ends'
-  if redis.call('TTL', ends_key) < kept - math.min(3600, math.floor(kept / 10)) then
-    redis.call('EXPIRE', ends_key, kept)
-    redis.call('EXPIRE', P .. 'p:' .. pool .. ':avail', kept)
-    redis.call('EXPIRE', P .. 'p:' .. pool .. ':ver', kept)
-  end
-end
-"""
-
-_ACQUIRE_ARGS = """
--- ARGV: prefix pool visitor session account now hold cooldown recycle retention trim version
---       extend_after
-local pool, visitor, session, account = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local now, hold, cooldown = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-local recycle, retention, trim = ARGV[9] == '1', tonumber(ARGV[10]), tonumber(ARGV[11])
-local extend_after = tonumber(ARGV[13])
-"""
-
-_GATE = """
--- ARGV after the acquisition's: counter-ttl n (counter limit)*n [command args...]
--- Rate-limit counters are counted, then the command (remembering the first touch) runs, whatever
--- the counts: what the two-step path does with one pipeline before its lease script.
-local ttl, limited, i = ARGV[14], false, 16
-for _ = 1, tonumber(ARGV[15]) do
-  local count = redis.call('INCR', ARGV[i])
-  -- A counter is named after its window: its TTL is set once, when the window's first hit makes it.
-  if count == 1 then redis.call('EXPIRE', ARGV[i], ttl) end
-  if count > tonumber(ARGV[i + 1]) then limited = true end
-  i = i + 2
-end
-if #ARGV >= i then redis.call(unpack(ARGV, i, #ARGV)) end
-if limited then return {-2, 0} end
-"""
-
-_ACQUIRE_BODY = """
-local avail_key = P .. 'p:' .. pool .. ':avail'
-if redis.call('GET', P .. 'p:' .. pool .. ':ver') ~= ARGV[12] then return {-1, 0} end
-local ends_key = P .. 'p:' .. pool .. ':ends'
-local visitor_key = P .. 'p:' .. pool .. ':v:' .. visitor
-local session_key = P .. 's:' .. account .. ':' .. session
-
-local function new_lease(number, recycled)
-  local id = redis.call('INCR', P .. 'lease:seq')
-  local key = P .. 'lease:' .. id
-  local hist = P .. 'n:' .. number .. ':hist'
-  local ends = now + hold
-  redis.call('HSET', key, 'p', pool, 'n', number, 'v', visitor, 's', session,
-    'st', now, 'ls', now, 'end', ends, 'hold', hold, 'cd', cooldown, 'r', recycled)
-  redis.call('SET', P .. 'n:' .. number .. ':cur', id, 'EX', math.ceil(hold) + retention)
-  redis.call('ZADD', hist, now, id)
-  redis.call('ZREMRANGEBYSCORE', hist, '-inf', '(' .. (now - trim))
-  redis.call('ZADD', ends_key, ends, number)
-  redis.call('ZADD', avail_key, ends + cooldown, number)
-  redis.call('SET', visitor_key, id, 'EX', math.ceil(hold) + 60)
-  redis.call('SADD', session_key, id)
-  extend(now, retention, pool, number, visitor_key, session_key, key, ends, true)
-  return {tonumber(number), tonumber(recycled)}
-end
-
-local function sticky()
-  local id = redis.call('GET', visitor_key)
-  if not id then return nil end
-  local key = P .. 'lease:' .. id
-  local f = redis.call('HMGET', key, 'n', 's', 'end', 'r')
-  if not f[1] or tonumber(f[3]) <= now or not redis.call('ZSCORE', avail_key, f[1]) then return nil end
-  if f[2] ~= session then
-    -- Same visitor, new visit: the number stays, the new session gets its own lease history.
-    redis.call('HSET', key, 'end', now)
-    return new_lease(f[1], f[4])
-  end
-  -- Extended lately (another page view seconds ago): left as it is.
-  if tonumber(f[3]) >= now + hold - extend_after then return {tonumber(f[1]), tonumber(f[4])} end
-  local ends = now + hold
-  redis.call('HSET', key, 'ls', now, 'end', ends, 'hold', hold, 'cd', cooldown)
-  redis.call('ZADD', ends_key, ends, f[1])
-  redis.call('ZADD', avail_key, ends + cooldown, f[1])
-  extend(now, retention, pool, f[1], visitor_key, session_key, key, ends, false)
-  return {tonumber(f[1]), tonumber(f[4])}
-end
-
-local function free_number()
-  -- Never-used numbers score below any time, in id order; then the one released longest ago.
-  return redis.call('ZRANGEBYSCORE', avail_key, '-inf', now, 'LIMIT', 0, 1)[1]
-end
-
-local function recycle_oldest()
-  -- The live lease seen longest ago gives up its number; both leases are marked recycled. Live
-  -- leases are the ones whose number is not available before now + cool-down; the earliest ends
-  -- are the candidates, and ties go to the oldest lease.
-  local best_key, best_n, best_seen, best_id = nil, nil, nil, nil
-  local first = redis.call('ZRANGEBYSCORE', avail_key, '(' .. (now + cooldown), '+inf', 'LIMIT', 0, 16)
-  for _, n in ipairs(first) do
-    local id = redis.call('GET', P .. 'n:' .. n .. ':cur')
-    if id then
-      local f = redis.call('HMGET', P .. 'lease:' .. id, 'p', 'ls', 'end')
-      local seen = tonumber(f[2])
-      if f[1] == pool and f[3] and tonumber(f[3]) > now and (best_seen == nil or seen < best_seen
-          or (seen == best_seen and tonumber(id) < best_id)) then
-        best_key, best_n, best_seen, best_id = P .. 'lease:' .. id, n, seen, tonumber(id)
-      end
-    end
-  end
-  if not best_key then return nil end
-  redis.call('HSET', best_key, 'end', now, 'r', 1)
-  return new_lease(best_n, 1)
-end
-
-local kept = sticky()
-if kept then return kept end
-local n = free_number()
-if n then return new_lease(n, 0) end
-if recycle then return recycle_oldest() end
-return nil
-"""
-
-ACQUIRE = _HELPERS + _ACQUIRE_ARGS + _ACQUIRE_BODY
-# The rate limits and the first touch in the same round trip as the lease (see ``acquire_gated``).
-GATED_ACQUIRE = _HELPERS + _ACQUIRE_ARGS + _GATE + _ACQUIRE_BODY
-
-SYNC = """
--- ARGV: prefix pool version cooldown retention eligible...
--- Rebuild the pool's availability set from the numbers' last lease ends: only eligible numbers are
--- in it, so a drained number is never handed out and keeps its history for attribution.
-local P, pool, cooldown = ARGV[1], ARGV[2], tonumber(ARGV[4])
-local avail_key, ends_key = P .. 'p:' .. pool .. ':avail', P .. 'p:' .. pool .. ':ends'
-redis.call('DEL', avail_key)
-for i = 6, #ARGV do
-  local n = ARGV[i]
-  local last = redis.call('ZSCORE', ends_key, n)
-  if last then
-    redis.call('ZADD', avail_key, tonumber(last) + cooldown, n)
-  else
-    redis.call('ZADD', avail_key, -1e12 + tonumber(n), n)
-  end
-end
-redis.call('SET', P .. 'p:' .. pool .. ':ver', ARGV[3], 'EX', ARGV[5])
-if #ARGV >= 6 then redis.call('EXPIRE', avail_key, ARGV[5]) end
-return #ARGV - 5
-"""
-
-TOUCH = (
-    _HELPERS
-    + """
--- ARGV: prefix account session now retention
-local session_key = P .. 's:' .. ARGV[2] .. ':' .. ARGV[3]
-local now, retention = tonumber(ARGV[4]), tonumber(ARGV[5])
-local touched = 0
-for _, id in ipairs(redis.call('SMEMBERS', session_key)) do
-  local key = P .. 'lease:' .. id
-  local f = redis.call('HMGET', key, 'p', 'n', 'v', 'end', 'hold', 'cd')
-  if f[4] and tonumber(f[4]) > now then
-    local ends = now + tonumber(f[5])
-    redis.call('HSET', key, 'ls', now, 'end', ends)
-    redis.call('ZADD', P .. 'p:' .. f[1] .. ':ends', ends, f[2])
-    -- XX: a number drained since stays out of the availability set.
-    redis.call('ZADD', P .. 'p:' .. f[1] .. ':avail', 'XX', ends + tonumber(f[6] or 0), f[2])
-    extend(now, retention, f[1], f[2], P .. 'p:' .. f[1] .. ':v:' .. f[3], session_key, key, ends, false)
-    touched = touched + 1
-  end
-end
-return touched
-"""
-)
-
-HOLDERS = """
--- ARGV: prefix number at
--- A number's leases never overlap (a new lease cuts the previous one), so the covering lease is among
--- the latest few that started by then: no need to scan the whole history.
-local P, at = ARGV[1], tonumber(ARGV[3])
-local ids = redis.call('ZREVRANGEBYSCORE', P .. 'n:' .. ARGV[2] .. ':hist', ARGV[3], '-inf', 'LIMIT', 0, 8)
-local out = {}
-for i = #ids, 1, -1 do
-  local f = redis.call('HMGET', P .. 'lease:' .. ids[i], 's', 'v', 'r', 'end')
-  if f[4] and tonumber(f[4]) > at then
-    out[#out + 1] = {f[1], f[2], tonumber(f[3])}
-  end
-end
-return out
-"""
-
-
-RECENT = """
--- ARGV: prefix number before limit
--- Leases that had ended by ``before``, latest end first (a number's leases never overlap, so their
--- ends follow their starts).
-local P, before, limit = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4])
-local hist = P .. 'n:' .. ARGV[2] .. ':hist'
-local ids = redis.call('ZREVRANGEBYSCORE', hist, ARGV[3], '-inf', 'LIMIT', 0, limit + 1)
-local out = {}
-for i = 1, #ids do
-  local f = redis.call('HMGET', P .. 'lease:' .. ids[i], 's', 'end')
-  if f[2] and tonumber(f[2]) <= before and #out < limit then out[#out + 1] = f[1] end
-end
-return out
-"""
 
 
 class RedisLeaseStore:
@@ -274,6 +54,8 @@ class RedisLeaseStore:
         self._holders = client.register_script(HOLDERS)
         self._recent = client.register_script(RECENT)
         self._client = client
+        self.reservations = Reservations(RedisBackend(self, client))
+        self.behind = Behind(client)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = DEFAULT_PREFIX) -> RedisLeaseStore:
@@ -282,7 +64,12 @@ class RedisLeaseStore:
     def acquire(
         self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime, *, new_visitor: bool = False
     ) -> Grant:
-        # ``new_visitor`` is not needed: the script's look for a lease is one GET.
+        if new_visitor:
+            kept = take_reserved(self.reservations, plan, visitor_id, session_id, now)
+        else:
+            kept = unwritten_grant(plan, visitor_id, session_id)
+        if kept is not None:
+            return kept
         args, eligible, version = self._acquire_args(plan, visitor_id, session_id, now)
         reply = run_script(self._client, self._acquire, args)
         return self._granted(plan, reply, args, eligible, version)
@@ -294,10 +81,18 @@ class RedisLeaseStore:
         session_id: str,
         now: dt.datetime,
         gate: Gate,
+        *,
+        new_visitor: bool = False,
     ) -> Grant | None:
         """``acquire``, after counting the gate's rate-limit hits and running its command (remember
         the first touch) in the same script: one round trip instead of two. None, and no lease,
-        when a counter is over its limit."""
+        when a counter is over its limit. Where the lease may be written behind, the gate is sent
+        behind too (``Behind``): a new visitor given a reserved number, or another page view of a
+        visit whose lease is not written yet, then costs no round trip."""
+        if reserving(plan) if new_visitor else unwritten_grant(plan, visitor_id, session_id):
+            if not self.behind.gate(gate.counters, gate.counter_ttl, gate.command):
+                return None
+            return self.acquire(plan, visitor_id, session_id, now, new_visitor=new_visitor)
         args, eligible, version = self._acquire_args(plan, visitor_id, session_id, now)
         gated: list[str | bytes | int | float] = [*args, gate.counter_ttl, len(gate.counters)]
         for name, limit in gate.counters:
@@ -327,15 +122,17 @@ class RedisLeaseStore:
         if reply and int(reply[0]) == -1:
             # The pool's numbers or cool-down changed since the availability set was built. The
             # retry is ungated: a gated script counts its hits before it checks the version.
-            cooldown = plan.cooldown.total_seconds()
-            self._sync(
-                args=[self.prefix, plan.pool_id, version, repr(cooldown), RETENTION_SECONDS, *eligible]
-            )
+            self.sync(plan, eligible, version)
             reply = run_script(self._client, self._acquire, args)
         if not reply or int(reply[0]) == -1:
             return Grant(plan.fallback_number_id, overflow=True)
         number, recycled = reply
         return Grant(int(number), recycled=bool(recycled))
+
+    def sync(self, plan: PoolPlan, eligible: tuple[int, ...], version: str) -> None:
+        """Rebuild the pool's availability set for its eligible numbers and cool-down."""
+        cooldown = repr(plan.cooldown.total_seconds())
+        self._sync(args=[self.prefix, plan.pool_id, version, cooldown, RETENTION_SECONDS, *eligible])
 
     def touch(self, account_id: int, session_id: str, now: dt.datetime) -> int:
         args: list[str | int] = [
@@ -358,7 +155,8 @@ class RedisLeaseStore:
         return [session.decode() for session in rows]
 
     def live_count(self, pool_id: int, now: dt.datetime) -> int:
-        # p:{pool}:ends scores each number by its latest lease end: live leases end after now.
+        # p:{pool}:ends scores each number by its latest lease end: live leases end after now
+        # (and numbers a process holds reserved, a second or two of its new visitors).
         return int(self._client.zcount(f"{self.prefix}p:{pool_id}:ends", f"({now.timestamp()!r}", "+inf"))
 
     def visitor_pool(self, visitor_id: str, pool_ids: Sequence[int], now: dt.datetime) -> int | None:
@@ -375,6 +173,52 @@ class RedisLeaseStore:
         ends = [(float(end), pool) for (pool, _), end in zip(held, pipe.execute(), strict=True) if end]
         live = [(end, pool) for end, pool in ends if end > now.timestamp()]
         return max(live)[1] if live else None
+
+
+class RedisBackend:
+    """Reservations (``reservations.Backend``) kept in the Redis store's keys: each call is one
+    script, atomic on its own, so a pass needs no transaction around them."""
+
+    def __init__(self, store: RedisLeaseStore, client: redis.Redis) -> None:
+        self._store = store
+        self._reserve = client.register_script(RESERVE)
+        self._unreserve = client.register_script(UNRESERVE)
+        self._write = client.register_script(WRITE_LEASES)
+        self._cooldowns: dict[int, str] = {}  # pool → cool-down, for the leases of its reservations
+
+    def turn(self) -> AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+    def reserve(self, plan: PoolPlan, wanted: int, now: dt.datetime, headroom: int) -> list[Reserved]:
+        eligible = plan.eligible if plan.eligible is not None else _eligible(plan.pool_id)
+        cooldown = plan.cooldown.total_seconds()
+        self._cooldowns[plan.pool_id] = repr(cooldown)
+        version = _version(eligible, cooldown)
+        times = [repr(t) for t in (now.timestamp(), (now + plan.hold).timestamp(), cooldown)]
+        args: list[str | int] = [self._store.prefix, plan.pool_id, version, *times, wanted, headroom]
+        reply = self._reserve(args=args)
+        if reply == -1:
+            self._store.sync(plan, eligible, version)
+            reply = self._reserve(args=args)
+        if not isinstance(reply, list):
+            return []
+        pairs = zip(reply[0::2], reply[1::2], strict=True)
+        return [Reserved(int(number), float(before) if before else None) for number, before in pairs]
+
+    def write_leases(self, leases: list[dict[str, Any]]) -> None:
+        args: list[str | int] = [self._store.prefix, RETENTION_SECONDS, HISTORY_TRIM_SECONDS]
+        for lease in leases:
+            args += [lease["pool"], lease["tracking_number"], lease["visitor_id"], lease["session_id"]]
+            args += [lease["account"], *(repr(lease[at].timestamp()) for at in ("started_at", "ends_at"))]
+            args += [self._cooldowns.get(lease["pool"], "0.0"), int(lease["recycled"])]
+        self._write(args=args)
+
+    def unreserve(self, plan: PoolPlan, numbers: list[Reserved], mark: dt.datetime) -> None:
+        args: list[str | int] = [self._store.prefix, plan.pool_id, repr(mark.timestamp())]
+        args.append(repr(plan.cooldown.total_seconds()))
+        for number in numbers:
+            args += [number.number_id, "" if number.previous_end is None else repr(number.previous_end)]
+        self._unreserve(args=args)
 
 
 def _eligible(pool_id: int) -> tuple[int, ...]:

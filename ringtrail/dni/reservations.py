@@ -1,5 +1,8 @@
 """Pool numbers a process reserves ahead under load, so that new visitors' leases are written behind.
 
+Both lease stores do it, each through a ``Backend``: the SQL store's tables (below) or the Redis
+store's keys (``leases_redis.RedisBackend``, where a lease script per visitor was the round trip).
+
 Each new visitor's lease was a write transaction of its own, and on SQLite they all queue for the one
 writer: at ~1 900 new visitors a second a lease waited about 1 ms for the write lock and held it
 0.3 ms, and the lease was half the server's CPU per page view (docs/benchmarks.md). When new visitors
@@ -31,8 +34,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.db import close_old_connections, connection
 
@@ -45,6 +49,7 @@ if TYPE_CHECKING:
     from ringtrail.dni.leases import PoolPlan
 
 log = logging.getLogger(__name__)
+Reserved = lease_sql.Reserved
 # Below this many new visitors of a pool a second in a process, one write per lease costs little.
 MIN_RATE = 10
 # A process keeps this much of its new visitors' arrivals reserved, refilled to twice as much once
@@ -66,6 +71,43 @@ UNWRITTEN_SECONDS = 60.0
 UNWRITTEN_MAX = 100_000
 # Leases per write transaction.
 MAX_WRITE = 2_000
+
+
+class Backend(Protocol):
+    """Where a store keeps what reservations do: the SQL store's tables (``SqlBackend``) or the
+    Redis store's keys (``leases_redis_reserve.RedisBackend``)."""
+
+    def turn(self) -> AbstractContextManager[None]:
+        """One pass's writes together: the SQL store's write transaction."""
+        ...
+
+    def reserve(self, plan: PoolPlan, wanted: int, now: dt.datetime, headroom: int) -> list[Reserved]:
+        """Up to ``wanted`` free numbers of the pool, in the order a lease takes them, each marked
+        leased for the hold time (``now + plan.hold``); none unless ``headroom`` numbers are free."""
+        ...
+
+    def write_leases(self, leases: list[dict[str, Any]]) -> None:
+        """Leases handed out from reserved numbers (``PoolPlan.lease_row``)."""
+        ...
+
+    def unreserve(self, plan: PoolPlan, numbers: list[Reserved], mark: dt.datetime) -> None:
+        """Give back reserved numbers still marked until ``mark``, as they were before."""
+        ...
+
+
+class SqlBackend:
+    def turn(self) -> AbstractContextManager[None]:
+        return lease_sql.write_transaction()
+
+    def reserve(self, plan: PoolPlan, wanted: int, now: dt.datetime, headroom: int) -> list[Reserved]:
+        cooled, mark = now - plan.cooldown, now + plan.hold
+        return lease_sql.reserve_numbers(plan.pool_id, cooled, mark, wanted, headroom)
+
+    def write_leases(self, leases: list[dict[str, Any]]) -> None:
+        lease_sql.write_leases(leases)
+
+    def unreserve(self, plan: PoolPlan, numbers: list[Reserved], mark: dt.datetime) -> None:
+        lease_sql.unreserve_numbers(numbers, mark)
 
 
 def reservation_size(rate: int, most: int, pool_numbers: int) -> int:
@@ -105,7 +147,7 @@ class ArrivalRate:
 
 @dataclass(frozen=True)
 class Held:
-    number: lease_sql.Reserved
+    number: Reserved
     mark: dt.datetime  # the lease end it was marked with
     since: float  # when it was reserved (the reservations' clock)
 
@@ -127,7 +169,7 @@ class PoolReservation:
 
 
 # What one pass reserved for a pool: (pool, numbers, marked until, when).
-Refill = tuple[PoolReservation, list[lease_sql.Reserved], "dt.datetime", float]
+Refill = tuple[PoolReservation, list[Reserved], "dt.datetime", float]
 
 
 class Reservations:
@@ -135,7 +177,13 @@ class Reservations:
     of their own reserves more, so no page view waits for the write lock behind another
     process's flush. Thread-safe."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, background: bool = True) -> None:
+    def __init__(
+        self,
+        backend: Backend | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        background: bool = True,
+    ) -> None:
+        self._backend = backend or SqlBackend()
         self._clock = clock
         self._background = background
         self._pools: dict[int, PoolReservation] = {}
@@ -168,8 +216,8 @@ class Reservations:
         for the next pass (their numbers stay marked meanwhile)."""
         with self._taken_leases() as leases:
             if leases:
-                with lease_sql.write_transaction():
-                    lease_sql.write_leases(leases)
+                with self._backend.turn():
+                    self._backend.write_leases(leases)
             return len(leases)
 
     @contextlib.contextmanager
@@ -198,9 +246,9 @@ class Reservations:
         refills: list[Refill] = []
         with self._taken_leases() as leases:
             if leases or self._wants():
-                with lease_sql.write_transaction():
+                with self._backend.turn():
                     if leases:
-                        lease_sql.write_leases(leases)
+                        self._backend.write_leases(leases)
                     refills = [self._reserve(pool, plan, wanted, now) for pool, plan, wanted in self._wants()]
         for refill in refills:
             self._hold(*refill)
@@ -234,13 +282,10 @@ class Reservations:
 
     def _reserve(self, pool: PoolReservation, plan: PoolPlan, wanted: int, now: dt.datetime) -> Refill:
         """Reserve inside the caller's transaction; ``_hold`` keeps them once it has committed."""
-        mark, cooled = now + plan.hold, now - plan.cooldown
-        numbers = lease_sql.reserve_numbers(plan.pool_id, cooled, mark, wanted, FREE_HEADROOM * wanted)
-        return pool, numbers, mark, self._clock()
+        numbers = self._backend.reserve(plan, wanted, now, FREE_HEADROOM * wanted)
+        return pool, numbers, now + plan.hold, self._clock()
 
-    def _hold(
-        self, pool: PoolReservation, numbers: list[lease_sql.Reserved], mark: dt.datetime, moment: float
-    ) -> None:
+    def _hold(self, pool: PoolReservation, numbers: list[Reserved], mark: dt.datetime, moment: float) -> None:
         if not numbers:
             # Near the pool's end: what this process holds goes back, and it leases one at a time.
             with pool.lock:
@@ -257,13 +302,13 @@ class Reservations:
             pool.held = deque(held for held in pool.held if stale_only and held.since > oldest)
         if not leftovers:
             return
-        by_mark: dict[dt.datetime, list[lease_sql.Reserved]] = {}
+        by_mark: dict[dt.datetime, list[Reserved]] = {}
         for held in leftovers:
             by_mark.setdefault(held.mark, []).append(held.number)
         try:
-            with lease_sql.write_transaction():
+            with self._backend.turn():
                 for mark, numbers in by_mark.items():
-                    lease_sql.unreserve_numbers(numbers, mark)
+                    self._backend.unreserve(pool.plan, numbers, mark)
         except Exception:
             # They stay marked: back in the pool after the hold time and the cool-down.
             log.exception("could not give back %d reserved numbers", len(leftovers))

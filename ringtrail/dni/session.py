@@ -179,7 +179,7 @@ def _gate_and_lease(
     gate = Gate(ratelimit.counters(hits), ratelimit.COUNTER_TTL, remember)
     plan = PoolPlan.of(pool, eligible=config.eligible.get(pool.pk, ()))
     try:
-        grant = store.acquire_gated(plan, outcome.visitor, outcome.session, now, gate)
+        grant = store.acquire_gated(plan, outcome.visitor, outcome.session, now, gate, new_visitor=new)
     except Exception:
         log.exception("Redis unavailable; answering pool %s's fallback number", pool.pk)
         return Step(source, Grant(plan.fallback_number_id, overflow=True))

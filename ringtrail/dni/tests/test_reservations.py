@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ringtrail.dni import lease_sql
-from ringtrail.dni.leases import EXTEND_BEHIND_MARGIN, PoolPlan, SqlLeaseStore
+from ringtrail.dni.leases import EXTEND_BEHIND_MARGIN, LeaseStore, PoolPlan, SqlLeaseStore
 from ringtrail.dni.models import Lease, Pool
 from ringtrail.dni.reservations import RESERVE_SECONDS, ArrivalRate, Reservations, reservation_size
 from ringtrail.dni.tests.test_leases import T0, make_pool
@@ -77,7 +77,7 @@ def reserving_store(clock: Clock) -> SqlLeaseStore:
     return store
 
 
-def busy(store: SqlLeaseStore, plan: PoolPlan, visitors: int, prefix: str = "warm") -> list[int | None]:
+def busy(store: LeaseStore, plan: PoolPlan, visitors: int, prefix: str = "warm") -> list[int | None]:
     """New visitors arriving within one second: the rate that makes a process reserve."""
     grants = [
         store.acquire(plan, f"{prefix}{i}", f"s-{prefix}{i}", T0, new_visitor=True) for i in range(visitors)

@@ -1,0 +1,158 @@
+"""Redis work a page view need not wait for, sent by a thread of the process every ``FLUSH_SECONDS``.
+
+A new visitor given a number the process reserved ahead (``dni/reservations.py``) still counted its
+rate-limit hits and remembered its first touch in Redis: a round trip on every page view, which on a
+busy worker cost as much as all the rest of the request (docs/benchmarks.md). Here the hits are
+counted in the process and added to the shared counters in Redis every ``FLUSH_SECONDS``, with the
+first touches, in one round trip for all the page views meanwhile.
+
+What changes: a counter's limit is checked against its total as Redis last gave it plus this
+process's hits since, so hits other processes counted since the last flush are seen a flush
+late: across processes, a flood may be let through for up to ``FLUSH_SECONDS`` longer than with
+the exact count. Within one process the count is exact. A first touch remembered behind reaches
+other processes up to ``FLUSH_SECONDS`` later; one that asks sooner reads the database (see
+``visits.actions.first_source_id``). When Redis cannot be reached, the hits and commands of that
+flush are dropped (fail open, as the rate limits do); the page views were answered already.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import redis
+
+from ringtrail.lib.redis_client import Command, round_trip
+
+log = logging.getLogger(__name__)
+FLUSH_SECONDS = 0.05
+# With nothing to send for this long, the thread ends; the next page view starts another.
+IDLE_SECONDS = 2.0
+# Counter totals remembered at most; past it they are forgotten (each is counted afresh).
+MAX_TOTALS = 100_000
+# A failed flush is logged at most this often.
+LOG_EVERY_SECONDS = 60.0
+
+
+@dataclass
+class Total:
+    count: int  # what Redis answered at the last flush that sent hits on the counter
+    until: float  # when the counter expires in Redis (monotonic clock)
+
+
+class Behind:
+    """One process's rate-limit hits and commands waiting for the next flush to a Redis. Thread-safe."""
+
+    def __init__(self, client: redis.Redis, *, background: bool = True) -> None:
+        self._client = client
+        self._background = background
+        self._lock = threading.Lock()
+        self._hits: dict[str, int] = {}  # counter → hits not sent yet
+        self._ttls: dict[str, int] = {}  # counter → its TTL in Redis
+        self._totals: dict[str, Total] = {}
+        self._commands: list[Command] = []
+        self._flusher = 0  # the process whose thread flushes (0: none; a forked child starts its own)
+        self._exit_flush = False
+        self._logged = -LOG_EVERY_SECONDS
+
+    def gate(self, counters: Sequence[tuple[str, int]], ttl: int, command: Command = ()) -> bool:
+        """Count one hit on each (counter, limit), kept ``ttl`` seconds in Redis, and send
+        ``command`` (if any) behind; False when a counter is over its limit."""
+        now = time.monotonic()
+        allowed = True
+        with self._lock:
+            for name, limit in counters:
+                hits = self._hits[name] = self._hits.get(name, 0) + 1
+                self._ttls[name] = ttl
+                total = self._totals.get(name)
+                known = total.count if total is not None and total.until > now else 0
+                allowed = allowed and known + hits <= limit
+            if command:
+                self._commands.append(command)
+        self._start()
+        return allowed
+
+    def send(self, command: Command) -> None:
+        """Send a command with the next flush; its reply is not read."""
+        with self._lock:
+            self._commands.append(command)
+        self._start()
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._hits) + len(self._commands)
+
+    def flush(self) -> int:
+        """Send what is waiting in one round trip; how many counters and commands were sent."""
+        with self._lock:
+            hits, self._hits = self._hits, {}
+            ttls, self._ttls = self._ttls, {}
+            commands, self._commands = self._commands, []
+        if not hits and not commands:
+            return 0
+        sent: list[Command] = []
+        for name, count in hits.items():
+            sent += [("INCRBY", name, count), ("EXPIRE", name, ttls[name])]
+        try:
+            replies = round_trip(self._client, sent + commands)
+        except Exception:
+            self._log_failure(len(hits), len(commands))
+            return 0
+        self._learn(hits, ttls, replies)
+        return len(hits) + len(commands)
+
+    def _learn(self, hits: dict[str, int], ttls: dict[str, int], replies: list[object]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._totals) > MAX_TOTALS:
+                self._totals = {name: t for name, t in self._totals.items() if t.until > now}
+                if len(self._totals) > MAX_TOTALS:
+                    self._totals.clear()
+            for name, reply in zip(hits, replies[0::2], strict=False):
+                if isinstance(reply, int):
+                    self._totals[name] = Total(reply, now + ttls[name])
+
+    def _log_failure(self, counters: int, commands: int) -> None:
+        now = time.monotonic()
+        if now - self._logged >= LOG_EVERY_SECONDS:
+            self._logged = now
+            log.exception("Redis unavailable: dropped %d counters' hits and %d commands", counters, commands)
+
+    def _start(self) -> None:
+        if not self._background or self._flusher == os.getpid():
+            return
+        with self._lock:
+            if self._flusher == os.getpid():
+                return
+            self._flusher = os.getpid()
+            if not self._exit_flush:
+                self._exit_flush = True
+                atexit.register(self._flush_at_exit)
+        threading.Thread(target=self._run, name="redis-behind", daemon=True).start()
+
+    def _run(self) -> None:
+        idle_since = time.monotonic()
+        while True:
+            time.sleep(FLUSH_SECONDS)
+            try:
+                sent = self.flush()
+            except Exception:  # the thread must survive anything one flush does
+                log.exception("sending Redis work behind failed")
+                sent = 0
+            if sent:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since >= IDLE_SECONDS:
+                with self._lock:  # a page view queueing work now starts another thread
+                    if not self._hits and not self._commands:
+                        self._flusher = 0
+                        return
+
+    def _flush_at_exit(self) -> None:
+        with contextlib.suppress(Exception):  # Redis may be gone at interpreter exit
+            self.flush()
