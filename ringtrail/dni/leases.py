@@ -212,7 +212,7 @@ class SqlLeaseStore:
         if found is None or found.session_id != session_id:
             return None
         if not found.extended_lately:
-            if not (found.outlives and _writes_behind()):
+            if not (found.outlives and writes_behind()):
                 return None
             buffer.add(ExtensionHit(found.lease_id, found.number_id, now, now + plan.hold))
         return Grant(found.number_id, recycled=found.recycled)
@@ -282,10 +282,10 @@ def reserving(plan: PoolPlan) -> int:
     """How many numbers a process may reserve for the pool (``DNI_LEASE_RESERVE``), 0 where every
     new lease must be written before the answer."""
     most = int(getattr(settings, "DNI_LEASE_RESERVE", 0))
-    return most if most > 0 and plan.eligible and _writes_behind() else 0
+    return most if most > 0 and plan.eligible and writes_behind() else 0
 
 
-def _writes_behind() -> bool:
+def writes_behind() -> bool:
     """Whether a lease or its extension may be written after the answer: not inside a
     transaction, not with the visit buffer off, and not under the simulated clock (its calls follow
     page views by less than a flush interval)."""

@@ -31,7 +31,7 @@ from ringtrail.dni.leases_redis_lua import (
     WRITE_LEASES,
 )
 from ringtrail.dni.reservations import Reservations, Reserved
-from ringtrail.lib.redis_behind import Behind
+from ringtrail.lib.redis_behind import Behind, behind_for
 from ringtrail.lib.redis_client import run_script
 from ringtrail.numbers.models import NumberState, TrackingNumber
 
@@ -45,7 +45,9 @@ HISTORY_TRIM_SECONDS = 30 * 24 * 3600
 class RedisLeaseStore:
     """Lease state in Redis, decided atomically by Lua scripts registered once per store."""
 
-    def __init__(self, client: redis.Redis, prefix: str = DEFAULT_PREFIX) -> None:
+    def __init__(
+        self, client: redis.Redis, prefix: str = DEFAULT_PREFIX, behind: Behind | None = None
+    ) -> None:
         self.prefix = prefix
         self._acquire = client.register_script(ACQUIRE)
         self._gated_acquire = client.register_script(GATED_ACQUIRE)
@@ -55,11 +57,11 @@ class RedisLeaseStore:
         self._recent = client.register_script(RECENT)
         self._client = client
         self.reservations = Reservations(RedisBackend(self, client))
-        self.behind = Behind(client)
+        self.behind = behind or Behind(client)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = DEFAULT_PREFIX) -> RedisLeaseStore:
-        return cls(redis.Redis.from_url(url), prefix)
+        return cls(redis.Redis.from_url(url), prefix, behind_for(url))
 
     def acquire(
         self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime, *, new_visitor: bool = False

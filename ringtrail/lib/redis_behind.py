@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import redis
 
-from ringtrail.lib.redis_client import Command, round_trip
+from ringtrail.lib.redis_client import Command, client_for, round_trip
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.05
@@ -156,3 +156,14 @@ class Behind:
     def _flush_at_exit(self) -> None:
         with contextlib.suppress(Exception):  # Redis may be gone at interpreter exit
             self.flush()
+
+
+_behinds: dict[str, Behind] = {}
+
+
+def behind_for(url: str) -> Behind:
+    """One ``Behind`` per Redis URL and process, on ``redis_client.client_for(url)``."""
+    found = _behinds.get(url)
+    if found is None:
+        found = _behinds.setdefault(url, Behind(client_for(url)))
+    return found

@@ -16,10 +16,12 @@ from django.test import Client
 from ringtrail.dni import leases
 from ringtrail.dni.leases_redis import RedisLeaseStore
 from ringtrail.dni.session import drop_counts
-from ringtrail.dni.tests.support import TARGET, Site, post, visit
+from ringtrail.dni.tests.support import TARGET, Site, make_site, post, visit
 from ringtrail.lib import clock, redis_client
+from ringtrail.lib.redis_behind import behind_for
 from ringtrail.testing_wsgi import FRONTS, front_client
 from ringtrail.visits.actions import forget_local_first_sources
+from ringtrail.visits.buffer import buffer
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 pytestmark = pytest.mark.django_db
@@ -124,3 +126,29 @@ def test_redis_down_answers_the_fallback(site: Site, settings: Any) -> None:
 def _fresh_ip() -> str:
     # Rate-limit counters live for a minute in the shared Redis: each test counts from zero.
     return "10." + ".".join(str(secrets.randbelow(250)) for _ in range(3))
+
+
+def test_with_the_sql_store_a_new_visitors_gate_goes_behind(
+    transactional_db: None, settings: Any, sends: Callable[[], int]
+) -> None:
+    """Leases in the database, rate limits and first touches in Redis: a new visitor's gate needs
+    no reply, so where writes may go behind it is sent behind, and its page view costs no round trip."""
+    site = make_site()
+    settings.REDIS_URL, settings.DNI_LEASE_STORE = REDIS_URL, "sql"
+    settings.DNI_RECORD_FLUSH_SECONDS = 30
+    settings.DNI_RATE_PER_IP_PER_MINUTE = 1
+    web = Client(REMOTE_ADDR=_fresh_ip())
+    try:
+        before = sends()
+        answer = post(web, site, visit()).json()
+        assert sends() == before
+        assert answer["swaps"][TARGET]["number"] in {n.number for n in site.numbers}
+        behind_for(REDIS_URL).flush()
+        first = redis.Redis.from_url(REDIS_URL).get(
+            f"rt:first-source:{site.wired.account.pk}:{answer['visitor']}"
+        )
+        assert first is not None and int(first) == site.paid.pk
+        later = [post(web, site, visit()).json()["swaps"][TARGET]["number"] for _ in range(2)]
+        assert later[1] == site.wired.tracking.number  # the third in a minute from this address
+    finally:
+        buffer.discard()

@@ -4,7 +4,6 @@ as the SQL store's are (test_reservations.py): same rules, kept in Redis's keys.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -172,21 +171,6 @@ def test_a_pool_near_its_end_is_leased_one_at_a_time(
     store.reservations.top_up(T0)
     assert store.reservations.held(pool.pk) == []  # what was left went back
     assert all(ends_of(client, prefix, pool, n) is None for n in held[9:])
-
-
-@pytest.fixture
-def sends(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
-    """How many times this thread has written to any Redis (every command and pipeline does)."""
-    sent: list[int] = []
-    real = redis.connection.Connection.send_packed_command
-
-    def counted(self: redis.connection.Connection, *args: Any, **kwargs: Any) -> None:
-        if threading.current_thread() is threading.main_thread():
-            sent.append(1)
-        real(self, *args, **kwargs)
-
-    monkeypatch.setattr(redis.connection.Connection, "send_packed_command", counted)
-    return lambda: len(sent)
 
 
 def test_under_load_a_new_visitors_page_view_costs_no_round_trip(
