@@ -193,12 +193,17 @@ class Reservations:
         self._leases: deque[dict[str, Any]] = deque()  # handed out, not written yet (LEASE_COLUMNS)
 
     def take(self, plan: PoolPlan, most: int, now: dt.datetime) -> int | None:
-        """A reserved number for a new visitor; None when none is held (lease the usual way)."""
+        """A reserved number for a new visitor; None when none is held (lease the usual way). A
+        number drained or released since it was reserved is passed over, never handed out: it stays
+        marked until its mark lapses, and is not eligible by then anyway."""
         pool, moment = self._pool(plan), self._clock()
+        eligible = eligible_set(plan.eligible) if plan.eligible is not None else None
         with pool.lock:
             pool.rate.note(moment)
             pool.plan, pool.most = plan, most
             held = pool.held.popleft() if pool.held else None
+            while held is not None and eligible is not None and held.number.number_id not in eligible:
+                held = pool.held.popleft() if pool.held else None
             low = len(pool.held) < pool.size(moment)
         if low:
             self._ask_for_more()
@@ -346,6 +351,22 @@ class Reservations:
             while self.write_leases():
                 pass
             self.give_back_all()
+
+
+# A pool's eligible numbers as a set, by the tuple's id (the per-account config holds the tuple while
+# it is current, so no other tuple can take that id while it is cached here).
+_eligible_sets: dict[int, tuple[tuple[int, ...], frozenset[int]]] = {}
+
+
+def eligible_set(eligible: tuple[int, ...]) -> frozenset[int]:
+    cached = _eligible_sets.get(id(eligible))
+    if cached is not None and cached[0] is eligible:
+        return cached[1]
+    if len(_eligible_sets) > 256:
+        _eligible_sets.clear()
+    numbers = frozenset(eligible)
+    _eligible_sets[id(eligible)] = (eligible, numbers)
+    return numbers
 
 
 # Leases handed out from reservations and not written yet: (pool, visitor) →

@@ -15,7 +15,7 @@ from ringtrail.dni.leases import EXTEND_BEHIND_MARGIN, LeaseStore, PoolPlan, Sql
 from ringtrail.dni.models import Lease, Pool
 from ringtrail.dni.reservations import RESERVE_SECONDS, ArrivalRate, Reservations, reservation_size
 from ringtrail.dni.tests.test_leases import T0, make_pool
-from ringtrail.numbers.models import TrackingNumber
+from ringtrail.numbers.models import NumberState, TrackingNumber
 from ringtrail.testing import wired_account
 from ringtrail.visits.buffer import buffer, flush_pending
 
@@ -306,3 +306,18 @@ def test_a_pass_writes_the_leases_and_refills_in_one_turn_at_the_write_lock(
     assert Lease.objects.filter(visitor_id__startswith="v").count() == 9  # written
     # Refilled to twice the size from what it held once it had the lock (5), not before (7).
     assert len(store.reservations.held(pool.pk)) == 16
+
+
+def test_a_number_drained_after_it_was_reserved_is_never_handed_out(behind: None, big_pool: Setup) -> None:
+    plan, numbers, pool = big_pool
+    store = reserving_store(Clock())
+    busy(store, plan, 40)
+    store.reservations.top_up(T0)
+    held = store.reservations.held(pool.pk)
+    drained = held[0]
+    TrackingNumber.objects.filter(pk=drained).update(state=NumberState.DRAINING)
+    # The next config the process reads no longer lists it among the pool's eligible numbers.
+    changed = PoolPlan.of(pool, eligible=tuple(n.pk for n in numbers if n.pk != drained))
+    grant = store.acquire(changed, "v", "s", T0, new_visitor=True)
+    assert grant.tracking_number_id == held[1]
+    assert drained not in store.reservations.held(pool.pk)
