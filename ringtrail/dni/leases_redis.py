@@ -18,7 +18,7 @@ from typing import Any
 
 import redis
 
-from ringtrail.dni.leases import Gate, Grant, Holder, PoolPlan, reserving, take_reserved, unwritten_grant
+from ringtrail.dni.leases import Gate, Grant, Holder, PoolPlan, take_reserved, unwritten_grant, writes_behind
 from ringtrail.dni.leases_redis_lua import (
     ACQUIRE,
     GATED_ACQUIRE,
@@ -88,10 +88,11 @@ class RedisLeaseStore:
     ) -> Grant | None:
         """``acquire``, after counting the gate's rate-limit hits and running its command (remember
         the first touch) in the same script: one round trip instead of two. None, and no lease,
-        when a counter is over its limit. Where the lease may be written behind, the gate is sent
-        behind too (``Behind``): a new visitor given a reserved number, or another page view of a
-        visit whose lease is not written yet, then costs no round trip."""
-        if reserving(plan) if new_visitor else unwritten_grant(plan, visitor_id, session_id):
+        when a counter is over its limit. Where writes may go behind (``writes_behind``), the gate
+        is sent behind instead (``Behind``) and the lease script needs no gate: a new visitor given
+        a reserved number, or another page view of a visit whose lease is not written yet, then
+        costs no round trip at all."""
+        if writes_behind():
             if not self.behind.gate(gate.counters, gate.counter_ttl, gate.command):
                 return None
             return self.acquire(plan, visitor_id, session_id, now, new_visitor=new_visitor)

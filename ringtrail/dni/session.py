@@ -207,8 +207,8 @@ def _gate(
     """The rate limits, and the first touch: remembered for a new visitor, read for a returning
     one whose first touch sticks (``matched`` is None then).
 
-    With Redis they share one round trip: three separate ones were a fifth of the request. A new
-    visitor's needs no reply: where writes may go behind, it is sent behind (``lib/redis_behind.py``).
+    With Redis they share one round trip: three separate ones were a fifth of the request. Where
+    writes may go behind, only a returning visitor's first touch needs one (``_gate_behind``).
     """
     account = config.account
     if not settings.REDIS_URL:
@@ -216,13 +216,8 @@ def _gate(
         if new:
             visit_actions.remember_first_source(account, visitor_id, matched)
         return GateAnswer(allowed)
-    if new and writes_behind():
-        remember = visit_actions.remember_first_source_command(account, visitor_id, matched)
-        allowed = behind_for(settings.REDIS_URL).gate(
-            ratelimit.counters(hits), ratelimit.COUNTER_TTL, remember
-        )
-        visit_actions.remember_here(account, visitor_id, matched.pk if matched else 0)
-        return GateAnswer(allowed)
+    if writes_behind():
+        return _gate_behind(config, hits, visitor_id, new, matched)
     commands = ratelimit.commands(hits)
     if new:
         commands.append(visit_actions.remember_first_source_command(account, visitor_id, matched))
@@ -240,6 +235,30 @@ def _gate(
     if reply is not None:
         visit_actions.remember_here(account, visitor_id, int(reply))
     return GateAnswer(ratelimit.allowed(replies, hits), None if reply is None else int(reply))
+
+
+def _gate_behind(
+    config: AccountConfig, hits: ratelimit.Hits, visitor_id: str, new: bool, matched: Source | None
+) -> GateAnswer:
+    """``_gate`` with the rate-limit hits and a new visitor's first touch sent to Redis behind the
+    answer (``lib/redis_behind.py``): only a returning visitor's first touch is read before it."""
+    account = config.account
+    remember = visit_actions.remember_first_source_command(account, visitor_id, matched) if new else ()
+    counters = ratelimit.counters(hits)
+    allowed = behind_for(settings.REDIS_URL).gate(counters, ratelimit.COUNTER_TTL, remember)
+    if new:
+        visit_actions.remember_here(account, visitor_id, matched.pk if matched else 0)
+        return GateAnswer(allowed)
+    lookup = visit_actions.first_source_lookup_command(account, visitor_id)
+    try:
+        reply = round_trip(client_for(settings.REDIS_URL), [lookup])[0]
+    except Exception:
+        log.exception("Redis unavailable: first touches come from the database")
+        return GateAnswer(allowed, None)
+    if reply is None:
+        return GateAnswer(allowed, None)
+    visit_actions.remember_here(account, visitor_id, int(reply))
+    return GateAnswer(allowed, int(reply))
 
 
 def _first_touch(

@@ -1,7 +1,9 @@
 """Fixed-window rate limits: in Redis when ``REDIS_URL`` is set (shared and exact across processes),
 else counted in this process (each web process then allows the configured rate).
 
-Every DNI request checks two limits, so all of a request's counters go to Redis in one round trip.
+Every DNI request checks two limits, so all of a request's counters go to Redis in one round trip;
+where its writes may go behind, the DNI endpoint counts them in the process and adds them to the
+same Redis counters every 50 ms instead (``lib/redis_behind.py``).
 """
 
 from __future__ import annotations
