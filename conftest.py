@@ -26,8 +26,10 @@ def _isolated_cache_and_spool(settings: Any, tmp_path: Path) -> None:
 
     forget_local_copies()  # each test has a fresh cache and database; no snapshot may outlive it
     from ringtrail.dni.config import forget_local_copies as forget_dni_config
+    from ringtrail.dni.leases import forget_recent_grants
 
     forget_dni_config()
+    forget_recent_grants()  # pool ids repeat across test databases
     from ringtrail.flows.loading import forget_local_copies as forget_flows
 
     forget_flows()  # parsed versions and account facts are keyed by ids the next database reuses

@@ -13,6 +13,7 @@ Rules every store follows:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -149,11 +150,22 @@ class SqlLeaseStore:
         else:
             # Another page view of the visit: nothing to write now, so no turn at the write lock,
             # when its lease is not written yet, was extended lately, or may be extended behind.
-            kept = unwritten_grant(plan, visitor_id, session_id) or self._kept_as_it_is(
-                plan, visitor_id, session_id, now
+            kept = (
+                unwritten_grant(plan, visitor_id, session_id)
+                or recent_grant(plan, visitor_id, session_id, now)
+                or self._kept_as_it_is(plan, visitor_id, session_id, now)
             )
         if kept is not None:
             return kept
+        granted = self._acquire_now(plan, visitor_id, session_id, now, new_visitor)
+        remember_recent(plan, visitor_id, session_id, granted, now.timestamp())
+        return granted
+
+    def _acquire_now(
+        self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime, new_visitor: bool
+    ) -> Grant:
+        """The acquisition in one write transaction: the visitor's lease found again under the write
+        lock and extended, or a new one on a free (else recycled) number, else the fallback."""
         # SQLite serialises the transaction anyway; the gate makes concurrent ones queue, not sleep.
         with lease_sql.write_transaction():
             # Read again under the write lock: the read above may predate another process's write.
@@ -215,6 +227,9 @@ class SqlLeaseStore:
             if not (found.outlives and writes_behind()):
                 return None
             buffer.add(ExtensionHit(found.lease_id, found.number_id, now, now + plan.hold))
+            grant = Grant(found.number_id, recycled=found.recycled)
+            remember_recent(plan, visitor_id, session_id, grant, now.timestamp())
+            return grant
         return Grant(found.number_id, recycled=found.recycled)
 
     def _sticky(self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant | None:
@@ -269,13 +284,55 @@ def take_reserved(
     if number_id is None:
         return None
     reserved.lease_behind(plan, number_id, visitor_id, session_id, now)
-    return Grant(number_id)
+    grant = Grant(number_id)
+    remember_recent(plan, visitor_id, session_id, grant, now.timestamp())
+    return grant
 
 
 def unwritten_grant(plan: PoolPlan, visitor_id: str, session_id: str) -> Grant | None:
     """The number of the visit's lease that this process handed out and has not written yet."""
     number_id = reservations.unwritten(plan.pool_id, visitor_id, session_id)
     return None if number_id is None else Grant(number_id)
+
+
+# Leases this process created or extended, by (pool, visitor): (number, session, recycled, when
+# created or extended, epoch seconds). Another page view of the visit within ``extend_after`` of
+# that leaves the lease as it is in any store, so this process answers it without asking the store.
+_recent: dict[tuple[int, str], tuple[int, str, bool, float]] = {}
+RECENT_MAX = 100_000
+
+
+def remember_recent(plan: PoolPlan, visitor_id: str, session_id: str, grant: Grant, extended: float) -> None:
+    """Note a grant whose lease was created or extended at ``extended`` (epoch seconds)."""
+    if grant.tracking_number_id is None or grant.overflow or not writes_behind():
+        return
+    _recent[(plan.pool_id, visitor_id)] = (grant.tracking_number_id, session_id, grant.recycled, extended)
+    if len(_recent) > RECENT_MAX:
+        with contextlib.suppress(RuntimeError, StopIteration):  # another thread changed it meanwhile
+            _recent.pop(next(iter(_recent)), None)
+
+
+def recent_grant(plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant | None:
+    """Another page view of a visit whose lease this process created or extended less than
+    ``extend_after`` ago: the store would leave it as it is, so its number without asking. Not
+    for a pool that recycles (a recycled lease ends early), nor for a number no longer eligible,
+    nor where writes may not go behind (tests, transactions, the simulated clock)."""
+    found = _recent.get((plan.pool_id, visitor_id))
+    if found is None or found[1] != session_id or plan.recycle_oldest:
+        return None
+    number_id, _, recycled, extended = found
+    if not 0 <= now.timestamp() - extended < plan.extend_after.total_seconds():
+        return None
+    if plan.eligible is not None and number_id not in reservations.eligible_set(plan.eligible):
+        return None
+    if not writes_behind():
+        return None
+    return Grant(number_id, recycled=recycled)
+
+
+def forget_recent_grants() -> None:
+    """Start afresh (tests: pool ids repeat across test databases)."""
+    _recent.clear()
 
 
 def reserving(plan: PoolPlan) -> int:

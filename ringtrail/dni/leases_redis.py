@@ -18,7 +18,17 @@ from typing import Any
 
 import redis
 
-from ringtrail.dni.leases import Gate, Grant, Holder, PoolPlan, take_reserved, unwritten_grant, writes_behind
+from ringtrail.dni.leases import (
+    Gate,
+    Grant,
+    Holder,
+    PoolPlan,
+    recent_grant,
+    remember_recent,
+    take_reserved,
+    unwritten_grant,
+    writes_behind,
+)
 from ringtrail.dni.leases_redis_lua import (
     ACQUIRE,
     GATED_ACQUIRE,
@@ -69,12 +79,14 @@ class RedisLeaseStore:
         if new_visitor:
             kept = take_reserved(self.reservations, plan, visitor_id, session_id, now)
         else:
-            kept = unwritten_grant(plan, visitor_id, session_id)
+            kept = unwritten_grant(plan, visitor_id, session_id) or recent_grant(
+                plan, visitor_id, session_id, now
+            )
         if kept is not None:
             return kept
         args, eligible, version = self._acquire_args(plan, visitor_id, session_id, now)
         reply = run_script(self._client, self._acquire, args)
-        return self._granted(plan, reply, args, eligible, version)
+        return self._granted(plan, reply, args, eligible, version, (visitor_id, session_id))
 
     def acquire_gated(
         self,
@@ -120,8 +132,16 @@ class RedisLeaseStore:
         return args, eligible, version
 
     def _granted(
-        self, plan: PoolPlan, reply: Any, args: list[str | int], eligible: tuple[int, ...], version: str
+        self,
+        plan: PoolPlan,
+        reply: Any,
+        args: list[str | int],
+        eligible: tuple[int, ...],
+        version: str,
+        visit: tuple[str, str] | None = None,
     ) -> Grant:
+        """The script's answer as a grant; for a ``visit`` (visitor, session), remembered with the
+        moment its lease was created or extended (``remember_recent``)."""
         if reply and int(reply[0]) == -1:
             # The pool's numbers or cool-down changed since the availability set was built. The
             # retry is ungated: a gated script counts its hits before it checks the version.
@@ -129,8 +149,10 @@ class RedisLeaseStore:
             reply = run_script(self._client, self._acquire, args)
         if not reply or int(reply[0]) == -1:
             return Grant(plan.fallback_number_id, overflow=True)
-        number, recycled = reply
-        return Grant(int(number), recycled=bool(recycled))
+        grant = Grant(int(reply[0]), recycled=bool(reply[1]))
+        if visit is not None and len(reply) > 2:  # the lease's end: made or extended at end - hold
+            remember_recent(plan, *visit, grant, float(reply[2]) - plan.hold.total_seconds())
+        return grant
 
     def sync(self, plan: PoolPlan, eligible: tuple[int, ...], version: str) -> None:
         """Rebuild the pool's availability set for its eligible numbers and cool-down."""

@@ -103,7 +103,7 @@ local function new_lease(number, recycled)
   redis.call('SET', visitor_key, id, 'EX', math.ceil(hold) + 60)
   redis.call('SADD', session_key, id)
   extend(now, retention, pool, number, visitor_key, session_key, key, ends, true)
-  return {tonumber(number), tonumber(recycled)}
+  return {tonumber(number), tonumber(recycled), tostring(ends)}
 end
 
 local function sticky()
@@ -118,13 +118,13 @@ local function sticky()
     return new_lease(f[1], f[4])
   end
   -- Extended lately (another page view seconds ago): left as it is.
-  if tonumber(f[3]) >= now + hold - extend_after then return {tonumber(f[1]), tonumber(f[4])} end
+  if tonumber(f[3]) >= now + hold - extend_after then return {tonumber(f[1]), tonumber(f[4]), f[3]} end
   local ends = now + hold
   redis.call('HSET', key, 'ls', now, 'end', ends, 'hold', hold, 'cd', cooldown)
   redis.call('ZADD', ends_key, ends, f[1])
   redis.call('ZADD', avail_key, ends + cooldown, f[1])
   extend(now, retention, pool, f[1], visitor_key, session_key, key, ends, false)
-  return {tonumber(f[1]), tonumber(f[4])}
+  return {tonumber(f[1]), tonumber(f[4]), tostring(ends)}
 end
 
 local function free_number()

@@ -321,3 +321,21 @@ def test_a_number_drained_after_it_was_reserved_is_never_handed_out(behind: None
     grant = store.acquire(changed, "v", "s", T0, new_visitor=True)
     assert grant.tracking_number_id == held[1]
     assert drained not in store.reservations.held(pool.pk)
+
+
+def test_a_lease_this_process_made_lately_is_answered_from_memory(behind: None, big_pool: Setup) -> None:
+    plan, numbers, pool = big_pool
+    store = reserving_store(Clock())
+    first = store.acquire(plan, "v", "s", T0, new_visitor=True).tracking_number_id
+    Lease.objects.filter(visitor_id="v").delete()  # what the store holds is not asked again...
+    assert store.acquire(plan, "v", "s", T0 + 20 * SECOND).tracking_number_id == first
+    # ...until the lease would be extended again (``extend_after``), nor for another visit,
+    assert store.acquire(plan, "v", "s", T0 + plan.extend_after).tracking_number_id != first
+    Lease.objects.filter(visitor_id="w").delete()
+    store.acquire(plan, "w", "s-w", T0, new_visitor=True)
+    assert store.acquire(plan, "w", "s-w2", T0 + SECOND).tracking_number_id is not None
+    # ...nor a number drained since.
+    taken = store.acquire(plan, "x", "s-x", T0, new_visitor=True).tracking_number_id
+    TrackingNumber.objects.filter(pk=taken).update(state=NumberState.DRAINING)
+    changed = PoolPlan.of(pool, eligible=tuple(n.pk for n in numbers if n.pk != taken))
+    assert store.acquire(changed, "x", "s-x", T0 + SECOND).tracking_number_id != taken

@@ -12,7 +12,7 @@ import redis
 from django.test import Client
 
 from ringtrail.dni import leases
-from ringtrail.dni.leases import PoolPlan
+from ringtrail.dni.leases import PoolPlan, forget_recent_grants
 from ringtrail.dni.leases_redis import RedisBackend, RedisLeaseStore
 from ringtrail.dni.models import Pool
 from ringtrail.dni.reservations import RESERVE_SECONDS, Reservations
@@ -220,3 +220,26 @@ def test_under_load_a_new_visitors_page_view_costs_no_round_trip(
     finally:
         leases._stores.pop(("redis", REDIS_URL), None)
         buffer.discard()
+
+
+def test_a_lease_this_process_made_or_extended_lately_costs_no_round_trip(
+    behind: None, big_pool: Setup, client: redis.Redis, prefix: str, sends: Callable[[], int]
+) -> None:
+    plan, _numbers, _pool = big_pool
+    store = RedisLeaseStore(client, prefix)
+    first = store.acquire(plan, "v", "s", T0).tracking_number_id  # the lease script: a new lease
+    before = sends()
+    assert store.acquire(plan, "v", "s", T0 + 20 * SECOND).tracking_number_id == first
+    assert sends() == before
+    # Past ``extend_after``: the script extends the lease, and the process remembers when.
+    extended = T0 + plan.extend_after + SECOND
+    assert store.acquire(plan, "v", "s", extended).tracking_number_id == first
+    assert sends() == before + 1
+    assert store.acquire(plan, "v", "s", extended + 20 * SECOND).tracking_number_id == first
+    assert sends() == before + 1
+    # Another process: it asks once, and learns from the script's answer when the lease was extended.
+    other = RedisLeaseStore(client, prefix)
+    forget_recent_grants()
+    assert other.acquire(plan, "v", "s", extended + 25 * SECOND).tracking_number_id == first
+    assert other.acquire(plan, "v", "s", extended + 26 * SECOND).tracking_number_id == first
+    assert sends() == before + 2
