@@ -15,6 +15,8 @@ from django.dispatch import receiver
 
 from ringtrail.accounts.models import Account
 from ringtrail.dni.models import Pool
+from ringtrail.lib import driver_sql
+from ringtrail.lib.driver_sql import database
 from ringtrail.lib.local_cache import VersionedLocalCache
 from ringtrail.lib.phone import format_national
 from ringtrail.numbers.models import NumberState, SwapTarget, TrackingNumber
@@ -56,17 +58,16 @@ def load(public_key: str) -> AccountConfig | None:
         .prefetch_related("rules")
         .order_by("position", "id")
     )
-    numbers = TrackingNumber.objects.filter(account=account).exclude(state=NumberState.RELEASED)
-    e164 = dict(numbers.values_list("pk", "number"))
+    numbers = _Numbers(account)
     return AccountConfig(
         account=account,
         sources=sources,
         rules=tuple(classify.Rule(s.pk, r.kind, r.value) for s in sources for r in s.rules.all()),
         pools={p.source_id: p for p in Pool.objects.filter(account=account)},
-        static_numbers=_static_numbers(numbers),
+        static_numbers=numbers.static,
         swap_targets=frozenset(SwapTarget.objects.filter(account=account).values_list("number", flat=True)),
-        numbers=e164,
-        eligible=_eligible_by_pool(numbers),
+        numbers=numbers.e164,
+        eligible=numbers.eligible,
     )
 
 
@@ -76,26 +77,49 @@ def load(public_key: str) -> AccountConfig | None:
 formatted_number = functools.lru_cache(maxsize=65536)(format_national)
 
 
-def _eligible_by_pool(numbers: Any) -> dict[int, tuple[int, ...]]:
-    found: dict[int, list[int]] = {}
-    for pool_id, number_id in (
-        numbers.filter(pool__isnull=False, state=NumberState.ACTIVE)
-        .order_by("pk")
-        .values_list("pool_id", "pk")
-    ):
-        found.setdefault(pool_id, []).append(number_id)
-    return {pool_id: tuple(ids) for pool_id, ids in found.items()}
+class _Numbers:
+    """The account's numbers that are not released, read in one statement on the driver's
+    connection and sorted in one pass. Each process reloads its configuration every minute, and
+    through the ORM (three querysets) that took 0.43 to 0.54 s for a pool of 160 000 numbers, during
+    which the reloading page view waited and the process's other page views shared the interpreter."""
+
+    def __init__(self, account: Account) -> None:
+        query = (
+            TrackingNumber.objects.filter(account=account)
+            .exclude(state=NumberState.RELEASED)
+            .order_by("pk")
+            .values_list("pk", "number", "pool_id", "source_id", "state")
+        )
+        sql, params = query.query.sql_with_params()
+        self.e164: dict[int, str] = {}
+        self.static: dict[int, int] = {}  # source id -> its first active number outside pools
+        by_pool: dict[int, list[int]] = {}
+        active = NumberState.ACTIVE.value
+        for number_id, number, pool_id, source_id, state in driver_sql.fetch_all(database(), sql, params):
+            self.e164[number_id] = number
+            if state != active:
+                continue
+            if pool_id is not None:
+                by_pool.setdefault(pool_id, []).append(number_id)
+            elif source_id is not None:
+                self.static.setdefault(source_id, number_id)
+        self.eligible = {pool_id: _same_as_before(pool_id, ids) for pool_id, ids in by_pool.items()}
 
 
-def _static_numbers(numbers: Any) -> dict[int, int]:
-    found: dict[int, int] = {}
-    for source_id, number_id in (
-        numbers.filter(pool__isnull=True, state=NumberState.ACTIVE, source__isnull=False)
-        .order_by("pk")
-        .values_list("source_id", "pk")
-    ):
-        found.setdefault(source_id, number_id)
-    return found
+# The last eligible tuple loaded per pool: an unchanged reload hands back the same object, so what
+# is memoised by it (the Redis store's availability version, the reservations' set) is not
+# recomputed, which for 160 000 numbers took another 50 ms.
+_last_eligible: dict[int, tuple[int, ...]] = {}
+
+
+def _same_as_before(pool_id: int, ids: list[int]) -> tuple[int, ...]:
+    loaded, before = tuple(ids), _last_eligible.get(pool_id)
+    if before is not None and before == loaded:
+        return before
+    if len(_last_eligible) > 10_000:
+        _last_eligible.clear()
+    _last_eligible[pool_id] = loaded
+    return loaded
 
 
 def forget_local_copies() -> None:

@@ -4,10 +4,10 @@ Every process keeps its own dict; a version token in the shared Django cache say
 changed the configuration. A process looks at that token at most every ``recheck`` seconds (so other
 processes see a change within that time; the writing process at once), and each entry also expires
 after ``ttl`` seconds, which bounds staleness if a change slips past the version bump. When an entry
-has only outlived its ``ttl`` (the version is unchanged), one caller reloads it while the others keep
-serving the copy they have: a large configuration takes a while to load, and every thread of a
-process reloading it at once stalled all of that process's requests. If the shared cache is
-unreachable, the loader is called every time: slower, never stale.
+has only outlived its ``ttl`` (the version is unchanged), a thread reloads it while every caller,
+the one that found it expired too, keeps the copy it has: a large configuration takes a while to
+load, and every thread of a process reloading it at once stalled all of that process's requests.
+If the shared cache is unreachable, the loader is called every time: slower, never stale.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from django.core.cache import cache
+from django.db import connections
 
 log = logging.getLogger(__name__)
 V = TypeVar("V")
@@ -55,9 +56,13 @@ class VersionedLocalCache(Generic[V]):
             return hit[1]
         if hit is not None:
             with self._lock:
-                if key in self._reloading:
-                    return hit[1]
-                self._reloading.add(key)
+                if key not in self._reloading:
+                    self._reloading.add(key)
+                    threading.Thread(target=self._reload, args=(key, load, version), daemon=True).start()
+            return hit[1]
+        return self._load(key, load, version, now)
+
+    def _load(self, key: str, load: Callable[[], V], version: str, now: float) -> V:
         try:
             value = load()
         finally:
@@ -67,6 +72,16 @@ class VersionedLocalCache(Generic[V]):
             if self._version == version:
                 self._entries[key] = (now, value)
         return value
+
+    def _reload(self, key: str, load: Callable[[], V], version: str) -> None:
+        """Reload an entry that outlived its ``ttl`` behind the page views, which keep the copy they
+        have meanwhile: a large account's DNI configuration took a quarter of a second to load."""
+        try:
+            self._load(key, load, version, time.monotonic())
+        except Exception:  # the old copy stays; the next lookup tries again
+            log.exception("reloading %s failed", key)
+        finally:
+            connections.close_all()  # this thread's own connections
 
     def invalidate_everywhere(self) -> None:
         """Called after a configuration write: every process drops its copy on its next read."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from django.core.cache import cache
@@ -43,10 +44,14 @@ def test_version_is_only_rechecked_after_the_interval() -> None:
     assert local.get("k", load) == 2
 
 
-def test_entries_expire_after_ttl() -> None:
-    local: VersionedLocalCache[int] = VersionedLocalCache("test:v", ttl=0, recheck=0)
+def test_an_entry_past_its_ttl_is_reloaded_behind_the_caller() -> None:
+    local: VersionedLocalCache[int] = VersionedLocalCache("test:v", ttl=0, recheck=3600)
     load = Loader()
-    local.get("k", load)
+    assert local.get("k", load) == 1  # nothing to serve: loaded by the caller
+    assert local.get("k", load) == 1  # expired: the caller keeps the old copy, a thread reloads
+    deadline = time.monotonic() + 10
+    while "k" in local._reloading and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert local.get("k", load) == 2
 
 
