@@ -303,8 +303,9 @@ RECENT_MAX = 100_000
 
 
 def remember_recent(plan: PoolPlan, visitor_id: str, session_id: str, grant: Grant, extended: float) -> None:
-    """Note a grant whose lease was created or extended at ``extended`` (epoch seconds)."""
-    if grant.tracking_number_id is None or grant.overflow or not writes_behind():
+    """Note a grant whose lease was created or extended at ``extended`` (epoch seconds); only
+    ``recent_grant`` asks whether writes may go behind, so an acquisition asks once, not twice."""
+    if grant.tracking_number_id is None or grant.overflow:
         return
     _recent[(plan.pool_id, visitor_id)] = (grant.tracking_number_id, session_id, grant.recycled, extended)
     if len(_recent) > RECENT_MAX:

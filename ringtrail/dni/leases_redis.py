@@ -121,9 +121,8 @@ class RedisLeaseStore:
     def _acquire_args(
         self, plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime
     ) -> tuple[list[str | int], tuple[int, ...], str]:
-        eligible = plan.eligible if plan.eligible is not None else _eligible(plan.pool_id)
+        eligible, version = _availability(plan)
         cooldown = plan.cooldown.total_seconds()
-        version = _version(eligible, cooldown)
         times = (now.timestamp(), plan.hold.total_seconds(), cooldown)
         args: list[str | int] = [self.prefix, plan.pool_id, visitor_id, session_id, plan.account_id]
         args += [repr(t) for t in times]
@@ -215,10 +214,9 @@ class RedisBackend:
         return contextlib.nullcontext()
 
     def reserve(self, plan: PoolPlan, wanted: int, now: dt.datetime, headroom: int) -> list[Reserved]:
-        eligible = plan.eligible if plan.eligible is not None else _eligible(plan.pool_id)
+        eligible, version = _availability(plan)
         cooldown = plan.cooldown.total_seconds()
         self._cooldowns[plan.pool_id] = repr(cooldown)
-        version = _version(eligible, cooldown)
         times = [repr(t) for t in (now.timestamp(), (now + plan.hold).timestamp(), cooldown)]
         args: list[str | int] = [self._store.prefix, plan.pool_id, version, *times, wanted, headroom]
         reply = self._reserve(args=args)
@@ -244,6 +242,12 @@ class RedisBackend:
         for number in numbers:
             args += [number.number_id, "" if number.previous_end is None else repr(number.previous_end)]
         self._unreserve(args=args)
+
+
+def _availability(plan: PoolPlan) -> tuple[tuple[int, ...], str]:
+    """The pool's eligible numbers and the version of the availability set they make."""
+    eligible = plan.eligible if plan.eligible is not None else _eligible(plan.pool_id)
+    return eligible, _version(eligible, plan.cooldown.total_seconds())
 
 
 def _eligible(pool_id: int) -> tuple[int, ...]:
