@@ -13,7 +13,6 @@ import datetime as dt
 import enum
 import functools
 import logging
-import secrets
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -24,7 +23,7 @@ from ringtrail.dni.config import AccountConfig, formatted_number
 from ringtrail.dni.leases import Gate, Grant, PoolPlan, lease_store, writes_behind
 from ringtrail.dni.leases_redis import RedisLeaseStore
 from ringtrail.dni.requests import SessionRequest
-from ringtrail.lib import clock, ratelimit
+from ringtrail.lib import clock, random_ids, ratelimit
 from ringtrail.lib.bots import is_bot
 from ringtrail.lib.phone import normalize_e164
 from ringtrail.lib.redis_behind import behind_for
@@ -59,7 +58,7 @@ class Caller:
 
 
 def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_urlsafe(12)}"
+    return f"{prefix}_{random_ids.token_urlsafe(12)}"
 
 
 def handle(
