@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from bench import raw_client
+from bench import loop_client, raw_client
 
 HOST = "127.0.0.1"
 RINGTRAIL = [sys.executable, "-m", "ringtrail.cli"]
@@ -338,7 +338,7 @@ def closed_loop_httpx(
 def closed_loop_raw(
     port: int, source: RequestSource, concurrency: int, seconds: float, check: Check
 ) -> Samples:
-    """Threads over raw keep-alive sockets (``bench/raw_client.py``): the lightest client, the default."""
+    """Threads over raw keep-alive sockets (``bench/raw_client.py``): one thread per connection."""
 
     def worker(deadline: float, out: Samples) -> None:
         raw_client.worker(HOST, port, source, deadline, check, out, CLIENT_TIMEOUT_SECONDS)
@@ -359,7 +359,31 @@ def paced_raw(
     return _run_workers(worker, concurrency, seconds)
 
 
-LOAD_GENERATORS = {"raw": closed_loop_raw, "threads": closed_loop_threads, "httpx": closed_loop_httpx}
+def closed_loop_loop(
+    port: int, source: RequestSource, concurrency: int, seconds: float, check: Check
+) -> Samples:
+    """Every connection on one thread's ``epoll`` loop (``bench/loop_client.py``): the default."""
+    out = Samples()
+    loop_client.run(HOST, port, source, concurrency, seconds, check, out, CLIENT_TIMEOUT_SECONDS)
+    return out
+
+
+def paced_loop(
+    port: int, source: RequestSource, concurrency: int, seconds: float, check: Check, rate: float
+) -> Samples:
+    """The loop client sending at a fixed ``rate`` (requests/s) over ``concurrency`` connections."""
+    out = Samples()
+    loop_client.run(HOST, port, source, concurrency, seconds, check, out, CLIENT_TIMEOUT_SECONDS, rate)
+    return out
+
+
+LOAD_GENERATORS = {
+    "loop": closed_loop_loop,
+    "raw": closed_loop_raw,
+    "threads": closed_loop_threads,
+    "httpx": closed_loop_httpx,
+}
+PACED = {"loop": paced_loop, "raw": paced_raw}
 
 
 # --- phases and stats ---------------------------------------------------------------------------------
@@ -420,11 +444,11 @@ def run_phase(
     service_cpu: Callable[[], float | None] | None = None,
 ) -> PhaseStats:
     """Warm up (not timed), then measure a closed loop for ``seconds`` or until requests run out;
-    with a ``rate``, requests are sent at that rate instead (raw client only). ``service_cpu``
+    with a ``rate``, requests are sent at that rate instead (loop and raw clients). ``service_cpu``
     reads the CPU seconds of a service the server uses, over the same window as the server's."""
     generate = LOAD_GENERATORS[client]
     if rate is not None:
-        generate = functools.partial(paced_raw, rate=rate)
+        generate = functools.partial(PACED.get(client, paced_raw), rate=rate)
     with collector_paused():
         return _timed_phase(server, phase, generate, concurrency, seconds, warmup, service_cpu)
 

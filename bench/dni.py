@@ -26,6 +26,7 @@ import platform
 import secrets
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +110,7 @@ class Options:
     threads: int
     client: str
     paced_ratio: float
+    extend_after: float  # DNI_LEASE_EXTEND_AFTER_SECONDS of the server (smoke: short, so it waits little)
     as_json: bool
 
 
@@ -162,7 +164,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         "--workers", type=int, default=int(os.environ.get("WEB_WORKERS", os.cpu_count() or 2))
     )
     parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "2")))
-    parser.add_argument("--client", choices=sorted(LOAD_GENERATORS), default="raw")
+    parser.add_argument("--client", choices=sorted(LOAD_GENERATORS), default="loop")
     parser.add_argument(
         "--paced-ratio",
         type=float,
@@ -187,6 +189,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         threads=args.threads,
         client=args.client,
         paced_ratio=args.paced_ratio,
+        extend_after=pick(None, 30.0, 2.0),
         as_json=args.as_json,
     )
 
@@ -278,6 +281,7 @@ class StoreRun:
     paced_bare: PhaseStats
     paced_new: PhaseStats
     paced_returning: PhaseStats
+    extending: PhaseStats
     rate: float
     paced_ratio: float
     sent_new: int
@@ -351,6 +355,7 @@ def measure(
         "new visitor", *split(new_visitor_requests(seed, new_spare + new_cap), new_spare), answers.check
     )
     new = go(new_phase)
+    new_ended = time.monotonic()
     returning_answers = Answers(seed.fallback)
     back = returning_requests(seed, list(answers.ids), cap + spare)
     returning = go(Phase("returning", *split(back, spare), returning_answers.check))
@@ -359,12 +364,27 @@ def measure(
     paced_answers = Answers(seed.fallback)
     paced = new_visitor_requests(seed, paced_spare + paced_count)
     paced_new = go(Phase("new, paced", *split(paced, paced_spare), paced_answers.check), rate)
-    back = returning_requests(seed, list(answers.ids), paced_spare + paced_count)
+    # Visits as old as the closed loop's returning ones were: the same kind of page view, paced.
+    back = returning_requests(seed, list(paced_answers.ids), paced_spare + paced_count)
     paced_back = go(Phase("returning, paced", *split(back, paced_spare), returning_answers.check), rate)
+    # The first visits again, now older than extend_after: each page view extends its lease.
+    time.sleep(max(0.0, options.extend_after + 1 - (time.monotonic() - new_ended)))
+    extend = returning_requests(seed, list(answers.ids), cap + spare)
+    extending = go(Phase("returning, later", *split(extend, spare), returning_answers.check))
     overflow = len(answers.overflow) + len(returning_answers.overflow) + len(paced_answers.overflow)
     sent = new_phase.taken + paced_spare + paced_count
     return StoreRun(
-        bare, new, returning, paced_bare, paced_new, paced_back, rate, options.paced_ratio, sent, overflow
+        bare,
+        new,
+        returning,
+        paced_bare,
+        paced_new,
+        paced_back,
+        extending,
+        rate,
+        options.paced_ratio,
+        sent,
+        overflow,
     )
 
 
@@ -385,11 +405,12 @@ def redis_unavailable(env: dict[str, str]) -> str | None:
     return None
 
 
-def store_env(tmp: Path, database_url: str, store: str) -> dict[str, str]:
+def store_env(tmp: Path, database_url: str, store: str, extend_after: float = 30.0) -> dict[str, str]:
     extra = {
         "DNI_LEASE_STORE": store,
         "DNI_RATE_PER_IP_PER_MINUTE": UNLIMITED,
         "DNI_RATE_PER_KEY_PER_MINUTE": UNLIMITED,
+        "DNI_LEASE_EXTEND_AFTER_SECONDS": str(extend_after),
     }
     if store == "redis":
         extra["REDIS_URL"] = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
@@ -397,7 +418,7 @@ def store_env(tmp: Path, database_url: str, store: str) -> dict[str, str]:
 
 
 def run_store(options: Options, tmp: Path, database_url: str, seed: Seed, store: str) -> dict[str, Any]:
-    env = store_env(tmp, database_url, store)
+    env = store_env(tmp, database_url, store, options.extend_after)
     if store == "redis" and (reason := redis_unavailable(env)) is not None:
         return {"available": False, "reason": reason}
     run_django_snippet(CLEAR_LEASES, env)  # each store starts with the whole pool free
@@ -414,7 +435,7 @@ def run_store(options: Options, tmp: Path, database_url: str, seed: Seed, store:
 
 def store_report(run: StoreRun) -> dict[str, Any]:
     bare, new, back = run.bare, run.new, run.returning
-    phases = (bare, new, back, run.paced_bare, run.paced_new, run.paced_returning)
+    phases = (bare, new, back, run.paced_bare, run.paced_new, run.paced_returning, run.extending)
     errors = sum(p.errors + p.warmup_errors for p in phases)
     return {
         "available": True,
@@ -425,6 +446,7 @@ def store_report(run: StoreRun) -> dict[str, Any]:
             "bare_paced": run.paced_bare.as_dict(),
             "new_paced": run.paced_new.as_dict(),
             "returning_paced": run.paced_returning.as_dict(),
+            "returning_extends": run.extending.as_dict(),
         },
         "cpus": os.cpu_count() or 1,
         "paced_rate": run.rate,
@@ -434,6 +456,7 @@ def store_report(run: StoreRun) -> dict[str, Any]:
             "new_p99_over_bare_p99": ratio(new.p99_ms, bare.p99_ms),
             "returning_rps_over_bare_rps": ratio(back.requests_per_second, bare.requests_per_second),
             "returning_p99_over_bare_p99": ratio(back.p99_ms, bare.p99_ms),
+            "extends_rps_over_bare_rps": ratio(run.extending.requests_per_second, bare.requests_per_second),
         },
         "goals": {
             new.name: goals(bare, new, run.paced_new),
@@ -506,7 +529,7 @@ def report(options: Options, engine: str, seed: Seed, stores: dict[str, Any]) ->
 def render_store(name: str, result: dict[str, Any]) -> list[str]:
     if not result["available"]:
         return [f"[{name} lease store] not available: {result['reason']}"]
-    keys = ("bare", "new", "returning", "bare_paced", "new_paced", "returning_paced")
+    keys = ("bare", "new", "returning", "bare_paced", "new_paced", "returning_paced", "returning_extends")
     phases = [PhaseStats(**result["phases"][key]) for key in keys]
     r, overflow = result["ratios"], result["overflow"]
     service = result.get("service", "")
@@ -514,7 +537,8 @@ def render_store(name: str, result: dict[str, Any]) -> list[str]:
     lines.append(
         f"ratio new / bare: throughput {r['new_rps_over_bare_rps']}, p99 {r['new_p99_over_bare_p99']}; "
         f"returning / bare: throughput {r['returning_rps_over_bare_rps']}, "
-        f"p99 {r['returning_p99_over_bare_p99']}"
+        f"p99 {r['returning_p99_over_bare_p99']}; returning later (past extend_after: each extends "
+        f"its lease) / bare: throughput {r['extends_rps_over_bare_rps']}"
     )
     rate = result["paced_rate"]
     lines.append(f"paced phases: {rate:.0f} sessions/s ({result['paced_ratio']} x the bare view's req/s)")
@@ -526,7 +550,7 @@ def render_store(name: str, result: dict[str, Any]) -> list[str]:
             f"{'met' if goal['p99_met'] else 'NOT met'} (p99 {phase.p99_ms:.1f} ms), at the paced rate: "
             f"{'met' if goal['p99_paced_met'] else 'NOT met'} (p99 {paced.p99_ms:.1f} ms)"
         )
-    lines += [machine_use(phase, result["cpus"], service) for phase in phases[3:]]
+    lines += [machine_use(phase, result["cpus"], service) for phase in phases[3:6]]
     share = overflow["share_of_new_visitors"]
     lines.append(f"overflow (fallback number shown): {overflow['answers']} answers, share {share}")
     lines += [f"error: {sample}" for phase in phases for sample in phase.error_samples]

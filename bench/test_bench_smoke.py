@@ -44,7 +44,7 @@ def test_dni_session_benchmark_smoke() -> None:
     result = run_smoke(DNI_SCRIPT)
     sql = result["stores"]["sql"]
     assert sql["available"] is True
-    phases = ("bare", "new", "returning", "bare_paced", "new_paced", "returning_paced")
+    phases = ("bare", "new", "returning", "bare_paced", "new_paced", "returning_paced", "returning_extends")
     assert_phases_clean(sql["phases"], phases)
     assert sql["overflow"]["answers"] == 0
 

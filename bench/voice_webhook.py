@@ -92,7 +92,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         "--workers", type=int, default=int(os.environ.get("WEB_WORKERS", os.cpu_count() or 2))
     )
     parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "2")))
-    parser.add_argument("--client", choices=sorted(LOAD_GENERATORS), default="raw")
+    parser.add_argument("--client", choices=sorted(LOAD_GENERATORS), default="loop")
     parser.add_argument("--json", action="store_true", dest="as_json", help="print one JSON document")
     args = parser.parse_args(argv)
 
