@@ -363,15 +363,14 @@ def closed_loop_loop(
     port: int, source: RequestSource, concurrency: int, seconds: float, check: Check
 ) -> Samples:
     """Every connection on one thread's ``epoll`` loop (``bench/loop_client.py``): the default."""
-    out = Samples()
-    loop_client.run(HOST, port, source, concurrency, seconds, check, out, CLIENT_TIMEOUT_SECONDS)
-    return out
+    return paced_loop(port, source, concurrency, seconds, check, rate=None)
 
 
 def paced_loop(
-    port: int, source: RequestSource, concurrency: int, seconds: float, check: Check, rate: float
+    port: int, source: RequestSource, concurrency: int, seconds: float, check: Check, rate: float | None
 ) -> Samples:
-    """The loop client sending at a fixed ``rate`` (requests/s) over ``concurrency`` connections."""
+    """The loop client sending at a fixed ``rate`` (requests/s; None: closed loop) over ``concurrency``
+    connections."""
     out = Samples()
     loop_client.run(HOST, port, source, concurrency, seconds, check, out, CLIENT_TIMEOUT_SECONDS, rate)
     return out

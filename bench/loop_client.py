@@ -19,7 +19,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bench.raw_client import HEADER_END, MAX_HEAD_BYTES, ProtocolError, _parse_head, encode
+from bench.raw_client import HEADER_END, MAX_HEAD_BYTES, ProtocolError, encode, parse_head
 
 if TYPE_CHECKING:
     from bench.common import Check, Request, RequestSource, Samples
@@ -114,7 +114,7 @@ def complete_answer(buffer: bytes) -> tuple[int, bytes, bool] | None:
         if len(buffer) > MAX_HEAD_BYTES:
             raise ProtocolError("response head too long")
         return None
-    status, length, chunked, closing = _parse_head(buffer[:end])
+    status, length, chunked, closing = parse_head(buffer[:end])
     rest = buffer[end + len(HEADER_END) :]
     body = _dechunk(rest) if chunked else (rest[:length] if len(rest) >= length else None)
     return None if body is None else (status, body, closing)

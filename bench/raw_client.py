@@ -45,7 +45,7 @@ class Connection:
             self._buffer = b""
         self._socket.sendall(payload)
         head = self._read_head()
-        status, length, chunked, closing = _parse_head(head)
+        status, length, chunked, closing = parse_head(head)
         body = self._read_chunked() if chunked else self._read_exactly(length)
         if closing:
             self.close()
@@ -93,7 +93,7 @@ class Connection:
         return b"".join(parts)
 
 
-def _parse_head(head: bytes) -> tuple[int, int, bool, bool]:
+def parse_head(head: bytes) -> tuple[int, int, bool, bool]:
     """Status, Content-Length, whether the body is chunked, whether the server closes."""
     lines = head.split(b"\r\n")
     if not lines[0].startswith(b"HTTP/1."):
