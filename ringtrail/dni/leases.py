@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -295,11 +295,20 @@ def unwritten_grant(plan: PoolPlan, visitor_id: str, session_id: str) -> Grant |
     return None if number_id is None else Grant(number_id)
 
 
-# Leases this process created or extended, by (pool, visitor): (number, session, recycled, when
-# created or extended, epoch seconds). Another page view of the visit within ``extend_after`` of
-# that leaves the lease as it is in any store, so this process answers it without asking the store.
-_recent: dict[tuple[int, str], tuple[int, str, bool, float]] = {}
+# Leases this process created or extended, by (pool, visitor): (number, session, recycled, known,
+# sent), times in epoch seconds. ``known``: when the store last created or extended the lease as far
+# as this process learnt, so it lives until at least ``known`` + hold unless something ends it
+# early. ``sent``: when this process last extended it, or sent its extension behind. Another page
+# view of the visit within ``extend_after`` of ``sent`` leaves the lease as it is in any store, so
+# this process answers it without asking the store.
+_recent: dict[tuple[int, str], tuple[int, str, bool, float, float]] = {}
 RECENT_MAX = 100_000
+# Past ``extend_after``, a store that can send the extension behind (``ExtendBehind``) still answers
+# from memory while less than this share of the hold has passed since ``known``: the lease outlives
+# that by the rest of its hold even if every extension sent behind were lost.
+TRUSTED_SHARE_OF_HOLD = 0.5
+# Sends the extension of the session's live leases (as a heartbeat does) with a later write.
+ExtendBehind = Callable[[PoolPlan, str, dt.datetime], None]
 
 
 def remember_recent(plan: PoolPlan, visitor_id: str, session_id: str, grant: Grant, extended: float) -> None:
@@ -307,28 +316,42 @@ def remember_recent(plan: PoolPlan, visitor_id: str, session_id: str, grant: Gra
     ``recent_grant`` asks whether writes may go behind, so an acquisition asks once, not twice."""
     if grant.tracking_number_id is None or grant.overflow:
         return
-    _recent[(plan.pool_id, visitor_id)] = (grant.tracking_number_id, session_id, grant.recycled, extended)
+    remembered = (grant.tracking_number_id, session_id, grant.recycled, extended, extended)
+    _recent[(plan.pool_id, visitor_id)] = remembered
     if len(_recent) > RECENT_MAX:
         with contextlib.suppress(RuntimeError, StopIteration):  # another thread changed it meanwhile
             _recent.pop(next(iter(_recent)), None)
 
 
-def recent_grant(plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime) -> Grant | None:
+def recent_grant(
+    plan: PoolPlan, visitor_id: str, session_id: str, now: dt.datetime, extend: ExtendBehind | None = None
+) -> Grant | None:
     """Another page view of a visit whose lease this process created or extended less than
-    ``extend_after`` ago: the store would leave it as it is, so its number without asking. Not
-    for a pool that recycles (a recycled lease ends early), nor for a number no longer eligible,
-    nor where writes may not go behind (tests, transactions, the simulated clock)."""
+    ``extend_after`` ago: the store would leave it as it is, so its number without asking. Later,
+    with ``extend``, while the lease surely lives (``TRUSTED_SHARE_OF_HOLD``): its number, the
+    extension sent behind. Not for a pool that recycles (a recycled lease ends early), nor for a
+    number no longer eligible, nor where writes may not go behind (tests, transactions, the
+    simulated clock)."""
     found = _recent.get((plan.pool_id, visitor_id))
     if found is None or found[1] != session_id or plan.recycle_oldest:
         return None
-    number_id, _, recycled, extended = found
-    if not 0 <= now.timestamp() - extended < plan.extend_after.total_seconds():
+    number_id, _, recycled, known, sent = found
+    at = now.timestamp()
+    lately = 0 <= at - sent < plan.extend_after.total_seconds()
+    if not lately and (extend is None or not _surely_lives(plan, known, at)):
         return None
     if plan.eligible is not None and number_id not in reservations.eligible_set(plan.eligible):
         return None
     if not writes_behind():
         return None
+    if not lately and extend is not None:
+        extend(plan, session_id, now)
+        _recent[(plan.pool_id, visitor_id)] = (number_id, session_id, recycled, known, at)
     return Grant(number_id, recycled=recycled)
+
+
+def _surely_lives(plan: PoolPlan, known: float, at: float) -> bool:
+    return 0 <= at - known < plan.hold.total_seconds() * TRUSTED_SHARE_OF_HOLD
 
 
 def forget_recent_grants() -> None:

@@ -4,7 +4,9 @@ Pool configuration (which numbers are active in a pool, the fallback number) sta
 Redis holds only lease state, changed by the Lua scripts of ``leases_redis_lua.py``. Under load, new
 visitors are leased numbers this process reserved ahead and their leases written behind, as in the
 SQL store (``reservations.py``, ``RedisBackend``), and their rate-limit hits and first touches are
-sent behind too (``lib/redis_behind.py``): no round trip to Redis on their page views.
+sent behind too (``lib/redis_behind.py``): no round trip to Redis on their page views. A later
+page view of a visit this process leased or extended is answered from its memory of the lease for
+up to half the hold, its extension sent behind (``leases.recent_grant``).
 """
 
 from __future__ import annotations
@@ -80,13 +82,17 @@ class RedisLeaseStore:
             kept = take_reserved(self.reservations, plan, visitor_id, session_id, now)
         else:
             kept = unwritten_grant(plan, visitor_id, session_id) or recent_grant(
-                plan, visitor_id, session_id, now
+                plan, visitor_id, session_id, now, self._extend_behind
             )
         if kept is not None:
             return kept
         args, eligible, version = self._acquire_args(plan, visitor_id, session_id, now)
         reply = run_script(self._client, self._acquire, args)
         return self._granted(plan, reply, args, eligible, version, (visitor_id, session_id))
+
+    def _extend_behind(self, plan: PoolPlan, session_id: str, now: dt.datetime) -> None:
+        """A page view's extension of its visit's leases, as a heartbeat's, with the next flush."""
+        self.behind.send_script(self._touch, self._touch_args(plan.account_id, session_id, now))
 
     def acquire_gated(
         self,
@@ -159,14 +165,10 @@ class RedisLeaseStore:
         self._sync(args=[self.prefix, plan.pool_id, version, cooldown, RETENTION_SECONDS, *eligible])
 
     def touch(self, account_id: int, session_id: str, now: dt.datetime) -> int:
-        args: list[str | int] = [
-            self.prefix,
-            account_id,
-            session_id,
-            repr(now.timestamp()),
-            RETENTION_SECONDS,
-        ]
-        return int(run_script(self._client, self._touch, args))
+        return int(run_script(self._client, self._touch, self._touch_args(account_id, session_id, now)))
+
+    def _touch_args(self, account_id: int, session_id: str, now: dt.datetime) -> list[str | int]:
+        return [self.prefix, account_id, session_id, repr(now.timestamp()), RETENTION_SECONDS]
 
     def holders(self, tracking_number_id: int, at: dt.datetime) -> list[Holder]:
         rows = self._holders(args=[self.prefix, tracking_number_id, repr(at.timestamp())])

@@ -4,7 +4,8 @@ A new visitor given a number the process reserved ahead (``dni/reservations.py``
 rate-limit hits and remembered its first touch in Redis: a round trip on every page view, which on a
 busy worker cost as much as all the rest of the request (docs/benchmarks.md). Here the hits are
 counted in the process and added to the shared counters in Redis every ``FLUSH_SECONDS``, with the
-first touches, in one round trip for all the page views meanwhile.
+first touches and the lease extensions (``send_script``), in one round trip for all the page views
+meanwhile.
 
 What changes: a counter's limit is checked against its total as Redis last gave it plus this
 process's hits since, so hits other processes counted since the last flush are seen a flush
@@ -27,8 +28,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis
+from redis.commands.core import Script
+from redis.exceptions import NoScriptError
 
-from ringtrail.lib.redis_client import Command, client_for, round_trip
+from ringtrail.lib.redis_client import Command, client_for, round_trip, script_load
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.05
@@ -57,6 +60,7 @@ class Behind:
         self._ttls: dict[str, int] = {}  # counter → its TTL in Redis
         self._totals: dict[str, Total] = {}
         self._commands: list[Command] = []
+        self._scripts: dict[str, Command] = {}  # sha → the command that loads it, for NOSCRIPT
         self._flusher = 0  # the process whose thread flushes (0: none; a forked child starts its own)
         self._exit_flush = False
         self._logged = -LOG_EVERY_SECONDS
@@ -84,6 +88,14 @@ class Behind:
             self._commands.append(command)
         self._start()
 
+    def send_script(self, script: Script, args: Sequence[str | bytes | int | float]) -> None:
+        """Run a registered script (no keys: ours build them) with the next flush; loaded there
+        first if this Redis does not know it (a restart, a flush). Its reply is not read."""
+        with self._lock:
+            self._scripts.setdefault(script.sha, script_load(script))
+            self._commands.append(("EVALSHA", script.sha, 0, *args))
+        self._start()
+
     def pending(self) -> int:
         with self._lock:
             return len(self._hits) + len(self._commands)
@@ -105,7 +117,23 @@ class Behind:
             self._log_failure(len(hits), len(commands))
             return 0
         self._learn(hits, ttls, replies)
+        self._run_unknown_scripts(commands, replies[len(sent) :])
         return len(hits) + len(commands)
+
+    def _run_unknown_scripts(self, commands: list[Command], replies: list[object]) -> None:
+        """Send again, after loading their scripts, the commands Redis answered NOSCRIPT."""
+        unknown = [
+            command
+            for command, reply in zip(commands, replies, strict=True)
+            if isinstance(reply, NoScriptError) and str(command[1]) in self._scripts
+        ]
+        if not unknown:
+            return
+        loads = [self._scripts[str(sha)] for sha in dict.fromkeys(command[1] for command in unknown)]
+        try:
+            round_trip(self._client, loads + unknown)
+        except Exception:
+            self._log_failure(0, len(unknown))
 
     def _learn(self, hits: dict[str, int], ttls: dict[str, int], replies: list[object]) -> None:
         now = time.monotonic()

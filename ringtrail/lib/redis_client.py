@@ -86,12 +86,16 @@ def run_script(client: redis.Redis, script: Script, args: Sequence[str | bytes |
     command = ("EVALSHA", script.sha, 0, *args)
     reply = round_trip(client, [command])[0]
     if isinstance(reply, redis.exceptions.NoScriptError):
-        source = script.script
-        load = ("SCRIPT", "LOAD", bytes(source) if isinstance(source, memoryview) else source)
-        reply = round_trip(client, [load, command])[1]
+        reply = round_trip(client, [script_load(script), command])[1]
     if isinstance(reply, redis.ResponseError):
         raise reply
     return reply
+
+
+def script_load(script: Script) -> Command:
+    """The command that loads ``script`` into a Redis that does not know it."""
+    source = script.script
+    return ("SCRIPT", "LOAD", bytes(source) if isinstance(source, memoryview) else source)
 
 
 def _reply(connection: Any) -> Any:

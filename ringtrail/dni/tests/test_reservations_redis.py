@@ -3,6 +3,7 @@ as the SQL store's are (test_reservations.py): same rules, kept in Redis's keys.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -225,21 +226,49 @@ def test_under_load_a_new_visitors_page_view_costs_no_round_trip(
 def test_a_lease_this_process_made_or_extended_lately_costs_no_round_trip(
     behind: None, big_pool: Setup, client: redis.Redis, prefix: str, sends: Callable[[], int]
 ) -> None:
-    plan, _numbers, _pool = big_pool
+    plan, _numbers, pool = big_pool
     store = RedisLeaseStore(client, prefix)
+    store.behind = Behind(client, background=False)
     first = store.acquire(plan, "v", "s", T0).tracking_number_id  # the lease script: a new lease
+    assert first is not None
     before = sends()
     assert store.acquire(plan, "v", "s", T0 + 20 * SECOND).tracking_number_id == first
-    assert sends() == before
-    # Past ``extend_after``: the script extends the lease, and the process remembers when.
+    assert sends() == before and store.behind.pending() == 0
+    # Past ``extend_after``: answered from memory, the extension sent behind, once.
     extended = T0 + plan.extend_after + SECOND
     assert store.acquire(plan, "v", "s", extended).tracking_number_id == first
-    assert sends() == before + 1
     assert store.acquire(plan, "v", "s", extended + 20 * SECOND).tracking_number_id == first
-    assert sends() == before + 1
+    assert sends() == before and store.behind.pending() == 1
+    assert ends_of(client, prefix, pool, first) == (T0 + HOLD).timestamp()
+    store.behind.flush()
+    assert ends_of(client, prefix, pool, first) == (extended + HOLD).timestamp()
+    before = sends()  # ends_of and the flush sent too
+    # Half the hold after the store last answered for the lease: the script again, which extends it.
+    late = T0 + HOLD / 2 + SECOND
+    assert store.acquire(plan, "v", "s", late).tracking_number_id == first
+    assert sends() == before + 1 and store.behind.pending() == 0
+    assert ends_of(client, prefix, pool, first) == (late + HOLD).timestamp()
     # Another process: it asks once, and learns from the script's answer when the lease was extended.
     other = RedisLeaseStore(client, prefix)
     forget_recent_grants()
-    assert other.acquire(plan, "v", "s", extended + 25 * SECOND).tracking_number_id == first
-    assert other.acquire(plan, "v", "s", extended + 26 * SECOND).tracking_number_id == first
-    assert sends() == before + 2
+    before = sends()
+    assert other.acquire(plan, "v", "s", late + 25 * SECOND).tracking_number_id == first
+    assert other.acquire(plan, "v", "s", late + 26 * SECOND).tracking_number_id == first
+    assert sends() == before + 1
+
+
+def test_a_remembered_lease_is_not_extended_behind_for_another_session_or_a_drained_number(
+    behind: None, big_pool: Setup, client: redis.Redis, prefix: str, sends: Callable[[], int]
+) -> None:
+    plan, _numbers, _pool = big_pool
+    store = RedisLeaseStore(client, prefix)
+    store.behind = Behind(client, background=False)
+    first = store.acquire(plan, "v", "s", T0).tracking_number_id
+    later = T0 + plan.extend_after + SECOND
+    before = sends()
+    # A new visit of the visitor: the script ends the old lease and keeps the number for the new one.
+    assert store.acquire(plan, "v", "s2", later).tracking_number_id == first
+    assert sends() == before + 1 and store.behind.pending() == 0
+    drained = dataclasses.replace(plan, eligible=tuple(n for n in plan.eligible or () if n != first))
+    moved = store.acquire(drained, "v", "s2", later + plan.extend_after + SECOND).tracking_number_id
+    assert moved != first and store.behind.pending() == 0  # the script's choice, not the memory's

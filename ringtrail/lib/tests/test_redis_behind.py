@@ -92,3 +92,18 @@ def test_a_thread_flushes_and_ends_when_idle(client: redis.Redis, name: str) -> 
     while int(client.get(name) or 0) < 2 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert int(client.get(name) or 0) == 2
+
+
+def test_a_script_redis_does_not_know_is_loaded_and_run(client: redis.Redis, name: str) -> None:
+    # A script text no Redis has seen, as after a restart or SCRIPT FLUSH: EVALSHA answers NOSCRIPT.
+    script = client.register_script(f"-- {name}\nredis.call('SET', ARGV[1], ARGV[2]) return 1")
+    assert client.script_exists(script.sha) == [False]
+    behind = Behind(client, background=False)
+    behind.send_script(script, [name, 5])
+    behind.send(("INCRBY", f"{name}:first", 1))  # what follows it in the flush still runs once
+    assert behind.flush() == 2
+    assert client.get(name) == b"5" and client.get(f"{name}:first") == b"1"
+    assert client.script_exists(script.sha) == [True]
+    behind.send_script(script, [name, 6])  # known now: one round trip
+    behind.flush()
+    assert client.get(name) == b"6"
