@@ -12,6 +12,7 @@ import gc
 import http.client
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -113,6 +114,10 @@ def free_port() -> int:
         return port
 
 
+# A warning or error record of the server's log, or the exception line ending a traceback.
+_LOGGED_PROBLEM = re.compile(r" (WARNING|ERROR|CRITICAL) |^\w+(\.\w+)*(Error|Exception|Timeout)\b")
+
+
 @dataclass
 class Server:
     process: subprocess.Popen[bytes]
@@ -127,6 +132,16 @@ class Server:
         with contextlib.suppress(OSError):
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         return ""
+
+    def logged_problems(self, most: int = 10) -> list[str]:
+        """The last warnings and errors the server logged (``%(levelname)s`` records, and the
+        exception line closing each traceback): why a run's answers failed, kept before the
+        server's temporary directory goes."""
+        with contextlib.suppress(OSError):
+            lines = self.log_path.read_text(errors="replace").splitlines()
+            problems = [line for line in lines if _LOGGED_PROBLEM.search(line)]
+            return [line[:300] for line in problems[-most:]]
+        return []
 
     def cpu_seconds(self) -> float | None:
         """User + system CPU of every process in the server's group (Linux /proc), None elsewhere."""

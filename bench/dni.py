@@ -425,12 +425,14 @@ def run_store(options: Options, tmp: Path, database_url: str, seed: Seed, store:
     service, service_cpu = service_of(store, database_url)
     try:
         with running_server(env, options.workers, options.threads) as server:
-            measured = measure(options, server, seed, service_cpu)
+            report = store_report(measure(options, server, seed, service_cpu))
+            # Why answers failed (the fallback number after a store error, say), before the log goes.
+            problems = server.logged_problems() if report["errors"] else []
     except BenchError as error:
         if store == "sql":
             raise
         return {"available": False, "reason": f"server did not run: {str(error)[-300:]}"}
-    return {**store_report(measured), "service": service}
+    return {**report, "service": service, "server_log_problems": problems}
 
 
 def store_report(run: StoreRun) -> dict[str, Any]:
@@ -554,6 +556,7 @@ def render_store(name: str, result: dict[str, Any]) -> list[str]:
     share = overflow["share_of_new_visitors"]
     lines.append(f"overflow (fallback number shown): {overflow['answers']} answers, share {share}")
     lines += [f"error: {sample}" for phase in phases for sample in phase.error_samples]
+    lines += [f"server log: {line}" for line in result.get("server_log_problems", [])]
     return lines
 
 

@@ -1,12 +1,14 @@
-"""The load generator's own pauses must not be counted as server latency."""
+"""The load generator's own pauses must not be counted as server latency; what the server logged
+is kept when a run fails."""
 
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 
 import pytest
 
-from bench.common import collector_paused
+from bench.common import Server, collector_paused
 
 
 def test_no_cyclic_collection_while_a_phase_runs_and_it_comes_back_after() -> None:
@@ -20,3 +22,25 @@ def test_the_collector_comes_back_when_a_phase_fails() -> None:
     with pytest.raises(RuntimeError), collector_paused():
         raise RuntimeError("server died")
     assert gc.isenabled()
+
+
+def test_the_servers_logged_problems_are_its_warnings_errors_and_exceptions(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    log.write_text(
+        "2026-11-23 14:00:00,001 INFO granian Listening at: http://127.0.0.1:8000\n"
+        "2026-11-23 14:00:01,002 ERROR ringtrail.dni.session Redis unavailable; answering pool 1's"
+        " fallback number\n"
+        "Traceback (most recent call last):\n"
+        '  File "ringtrail/lib/redis_client.py", line 44, in round_trip\n'
+        "redis.exceptions.TimeoutError: Timeout reading from socket\n"
+        "2026-11-23 14:00:02,003 WARNING ringtrail.lib.sqlite_writes WAL checkpoint failed\n"
+    )
+    server = Server(process=None, port=0, log_path=log)  # type: ignore[arg-type]
+    assert server.logged_problems() == [
+        "2026-11-23 14:00:01,002 ERROR ringtrail.dni.session Redis unavailable; answering pool 1's"
+        " fallback number",
+        "redis.exceptions.TimeoutError: Timeout reading from socket",
+        "2026-11-23 14:00:02,003 WARNING ringtrail.lib.sqlite_writes WAL checkpoint failed",
+    ]
+    assert server.logged_problems(most=1) == [server.logged_problems()[-1]]
+    assert Server(process=None, port=0, log_path=tmp_path / "gone.log").logged_problems() == []  # type: ignore[arg-type]
