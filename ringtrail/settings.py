@@ -212,8 +212,12 @@ DNI_RATE_PER_KEY_PER_MINUTE = env_int("DNI_RATE_PER_KEY_PER_MINUTE", 20_000)
 DNI_RECORD_FLUSH_SECONDS = env_float("DNI_RECORD_FLUSH_SECONDS", 0.5)
 # ...in transactions of at most this many hits, with this pause between them, so that the page views
 # the same process answers meanwhile do not wait for one long write (docs/benchmarks.md).
-DNI_RECORD_BATCH = env_int("DNI_RECORD_BATCH", 25)
+DNI_RECORD_BATCH = env_int("DNI_RECORD_BATCH", 200)
 DNI_RECORD_BATCH_PAUSE_SECONDS = env_float("DNI_RECORD_BATCH_PAUSE_SECONDS", 0.003)
+# ...each transaction's rows built this many page views at a time, the interpreter lock let go between
+# them (0: all at once). Smaller transactions instead cost returning page views a third of their
+# throughput; slices do not (docs/benchmarks.md).
+DNI_RECORD_SLICE = env_int("DNI_RECORD_SLICE", 25)
 # DNI: where visitor leases on pool numbers live: "sql" (the database) or "redis" (needs REDIS_URL).
 DNI_LEASE_STORE = env_str("DNI_LEASE_STORE", "redis" if REDIS_URL else "sql")
 # A page view of the same visit extends its lease only when the lease was extended at least this long

@@ -5,11 +5,12 @@ writes the buffer every ``DNI_RECORD_FLUSH_SECONDS`` with bulk statements (``vis
 in transactions of ``DNI_RECORD_BATCH`` hits with ``DNI_RECORD_BATCH_PAUSE_SECONDS`` between them.
 Building a batch's rows holds the interpreter lock; written as one 2 000-hit transaction, a flush
 made each page view the process answered meanwhile wait for it in 5 ms slices (p99 14 ms in process
-against 5.6 ms in small batches: docs/benchmarks.md). On a slow host even 200 hits took 20 - 45 ms
-of CPU; at 25 a transaction's rows are built in a few ms. A write that fails keeps its hits for the
-next attempt. Nothing is shared between processes: each one flushes its own hits to the shared
-database, so the buffer is write-behind, not state. What a crash can lose is at most one interval
-of page views, and under load the extensions of live leases handed to it (``dni/leases.py``).
+against 5.6 ms in small batches: docs/benchmarks.md). Within a transaction the rows are built
+``DNI_RECORD_SLICE`` page views at a time (``visits.actions.write_hits``), the lock let go between.
+A write that fails keeps its hits for the next attempt. Nothing is shared between processes: each
+one flushes its own hits to the shared database, so the buffer is write-behind, not state. What a
+crash can lose is at most one interval of page views, and under load the extensions of live leases
+handed to it (``dni/leases.py``).
 
 ``DNI_RECORD_FLUSH_SECONDS = 0`` writes every hit inline (the test suite's default, for
 deterministic assertions; the buffered path has its own tests and runs under the real server).
@@ -169,7 +170,7 @@ def _flush_interval() -> float:
 
 def _batching() -> tuple[int, float]:
     """The background flush's transaction size and the pause between its transactions."""
-    size = int(getattr(settings, "DNI_RECORD_BATCH", 25))
+    size = int(getattr(settings, "DNI_RECORD_BATCH", 200))
     return size, float(getattr(settings, "DNI_RECORD_BATCH_PAUSE_SECONDS", 0.003))
 
 

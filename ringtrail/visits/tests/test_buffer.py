@@ -171,3 +171,28 @@ def test_hits_added_during_a_flush_wait_for_the_next_one(monkeypatch: pytest.Mon
         pending.add(Heartbeat(1, f"s{i}", T0))
     assert pending.flush(2, 0.0) == 3
     assert sizes == [2, 1] and pending.pending() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batchs_rows_are_built_in_slices_with_the_lock_let_go_between(
+    buffered: None, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ringtrail.visits import actions
+
+    pauses: list[float] = []
+    monkeypatch.setattr(actions, "_pause", pauses.append)
+    settings.DNI_RECORD_SLICE = 2
+    account = wired_account()
+    for second in range(5):  # one session's page views across three slices, the number given on the last
+        number = account.tracking.pk if second == 4 else None
+        at = T0 + dt.timedelta(seconds=second)
+        buffer.add(hit(account.account.pk, "v1", "s1", f"https://acme.test/{second}", at, number))
+    buffer.add(hit(account.account.pk, "v2", "s2", "https://acme.test/other", T0))
+    assert flush_pending() == 6
+    assert pauses == [actions.SLICE_PAUSE_SECONDS] * 2  # three slices of two page views
+    session = Session.objects.get(session_id="s1")
+    assert session.page_views == 5 and session.last_seen_at == T0 + dt.timedelta(seconds=4)
+    assert session.landing_url == "https://acme.test/0" and session.tracking_number_id == account.tracking.pk
+    assert Visitor.objects.get(visitor_id="v1").first_touch["landing_url"] == "https://acme.test/0"
+    assert PageView.objects.filter(session=session).count() == 5
+    assert Session.objects.get(session_id="s2").page_views == 1
