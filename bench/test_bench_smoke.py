@@ -12,12 +12,13 @@ SCRIPT = Path(__file__).resolve().parent / "voice_webhook.py"
 DNI_SCRIPT = Path(__file__).resolve().parent / "dni.py"
 FLOWS_SCRIPT = Path(__file__).resolve().parent / "flows.py"
 FLUSH_SCRIPT = Path(__file__).resolve().parent / "record_flush.py"
+AB_SCRIPT = Path(__file__).resolve().parent / "dni_ab.py"
 
 
-def run_smoke(script: Path) -> dict[str, Any]:
+def run_smoke(script: Path, *args: str) -> dict[str, Any]:
     # Each benchmark starts its own server on a temporary database, never pytest-django's test database.
     done = subprocess.run(
-        [sys.executable, str(script), "--smoke", "--json"], capture_output=True, text=True, timeout=180
+        [sys.executable, str(script), "--smoke", "--json", *args], capture_output=True, text=True, timeout=180
     )
     assert done.returncode == 0, done.stdout + done.stderr
     result: dict[str, Any] = json.loads(done.stdout)
@@ -47,6 +48,14 @@ def test_dni_session_benchmark_smoke() -> None:
     phases = ("bare", "new", "returning", "bare_paced", "new_paced", "returning_paced", "returning_extends")
     assert_phases_clean(sql["phases"], phases)
     assert sql["overflow"]["answers"] == 0
+
+
+def test_dni_ab_smoke_runs_each_variant_on_its_own_server() -> None:
+    result = run_smoke(AB_SCRIPT, "base", "small:DNI_RECORD_BATCH=5")
+    assert [run["variant"] for run in result["runs"]] == ["base", "small"]
+    for run in result["runs"]:
+        assert all(run[phase]["requests"] > 0 for phase in ("new", "returning", "returning_closed"))
+    assert set(result["summary"]) == {"base", "small"}
 
 
 def test_call_flow_benchmark_smoke() -> None:
