@@ -174,25 +174,37 @@ def test_hits_added_during_a_flush_wait_for_the_next_one(monkeypatch: pytest.Mon
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_batchs_rows_are_built_in_slices_with_the_lock_let_go_between(
+def test_a_batchs_rows_are_built_in_slices_of_whole_sessions_into_one_statement_per_table(
     buffered: None, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from ringtrail.visits import actions
 
     pauses: list[float] = []
+    statements: list[str] = []
+    execute_values = actions.driver_sql.execute_values
     monkeypatch.setattr(actions, "_pause", pauses.append)
+    monkeypatch.setattr(
+        actions.driver_sql,
+        "execute_values",
+        lambda connection, sql, rows: statements.append(sql) or execute_values(connection, sql, rows),
+    )
     settings.DNI_RECORD_SLICE = 2
     account = wired_account()
-    for second in range(5):  # one session's page views across three slices, the number given on the last
+    arrivals = ["s1", "s2", "s1", "s3", "s1", "s3"]  # slices: s1's three page views, then s2 and s3
+    for second, session in enumerate(arrivals):
         number = account.tracking.pk if second == 4 else None
         at = T0 + dt.timedelta(seconds=second)
-        buffer.add(hit(account.account.pk, "v1", "s1", f"https://acme.test/{second}", at, number))
-    buffer.add(hit(account.account.pk, "v2", "s2", "https://acme.test/other", T0))
+        visitor = "v2" if session == "s2" else "v1"
+        buffer.add(
+            hit(account.account.pk, visitor, session, f"https://acme.test/{session}/{second}", at, number)
+        )
     assert flush_pending() == 6
-    assert pauses == [actions.SLICE_PAUSE_SECONDS] * 2  # three slices of two page views
-    session = Session.objects.get(session_id="s1")
-    assert session.page_views == 5 and session.last_seen_at == T0 + dt.timedelta(seconds=4)
-    assert session.landing_url == "https://acme.test/0" and session.tracking_number_id == account.tracking.pk
-    assert Visitor.objects.get(visitor_id="v1").first_touch["landing_url"] == "https://acme.test/0"
-    assert PageView.objects.filter(session=session).count() == 5
+    assert pauses == [actions.SLICE_PAUSE_SECONDS]
+    assert len(statements) == 3  # visitors, sessions, page views: one statement each, not one per slice
+    s1 = Session.objects.get(session_id="s1")
+    assert s1.page_views == 3 and s1.last_seen_at == T0 + dt.timedelta(seconds=4)
+    assert s1.landing_url == "https://acme.test/s1/0" and s1.tracking_number_id == account.tracking.pk
+    assert Session.objects.get(session_id="s3").page_views == 2
     assert Session.objects.get(session_id="s2").page_views == 1
+    assert Visitor.objects.get(visitor_id="v1").first_touch["landing_url"] == "https://acme.test/s1/0"
+    assert PageView.objects.count() == 6
