@@ -126,13 +126,15 @@ def write_hits(hits: list[Hit]) -> None:
 
 def _page_statements(pages: list[PageHit]) -> list[Statement]:
     """The visitors', sessions' and page views' statements, one per table, their rows built
-    ``DNI_RECORD_SLICE`` page views at a time (``_slices``)."""
+    ``DNI_RECORD_SLICE`` page views at a time (``_slices``), the interpreter lock let go between."""
     merged: list[tuple[str, list[Sequence[Any]]]] = []
-    for part in _slices(_grouped_by_session(pages)):
-        built = [_visitor_rows(part), _session_rows(part), _page_view_rows(part)]
+    for index, sessions in enumerate(_slices(_grouped_by_session(pages))):
+        if index:
+            _pause(SLICE_PAUSE_SECONDS)
+        part = [hit for group in sessions for hit in group]
+        built = [_visitor_rows(part), _session_rows(sessions), _page_view_rows(part)]
         if not merged:
-            merged = [(sql, list(rows)) for sql, rows in built]
-            continue
+            merged = [(sql, []) for sql, _ in built]
         for (_, rows), (_, more) in zip(merged, built, strict=True):
             rows.extend(more)
     return [(sql, rows) for sql, rows in merged]
@@ -147,27 +149,23 @@ def _grouped_by_session(pages: list[PageHit]) -> list[list[PageHit]]:
     return list(groups.values())
 
 
-def _slices(sessions: list[list[PageHit]]) -> Iterator[list[PageHit]]:
-    """Whole sessions' page views, about ``DNI_RECORD_SLICE`` at a time, letting go of the
-    interpreter lock between slices. Building a 200-hit batch's rows in one go held it 20 - 45 ms on
-    a slow host, and every page view the process answered meanwhile waited; a slice's rows take a
-    few ms. A session is never split: its row must appear once in the statement that merges it
-    (PostgreSQL refuses to update one row twice in a statement). The statements stay one per table:
-    as one per slice, each a round trip to PostgreSQL, they cost 10 % of returning page views'
-    throughput there."""
+def _slices(sessions: list[list[PageHit]]) -> Iterator[list[list[PageHit]]]:
+    """Whole sessions, about ``DNI_RECORD_SLICE`` page views a slice. Building a 200-hit batch's
+    rows in one go held the interpreter lock 20 - 45 ms on a slow host, and every page view the
+    process answered meanwhile waited; a slice's rows take a few ms. A session is never split: its
+    row must appear once in the statement that merges it (PostgreSQL refuses to update one row twice
+    in a statement). The statements stay one per table: as one per slice, each a round trip to
+    PostgreSQL, they cost 10 % of returning page views' throughput there."""
     size = int(getattr(settings, "DNI_RECORD_SLICE", 25)) or sys.maxsize
-    part: list[PageHit] = []
-    sent = False
+    part: list[list[PageHit]] = []
+    count = 0
     for group in sessions:
-        part += group
-        if len(part) >= size:
-            if sent:
-                _pause(SLICE_PAUSE_SECONDS)
+        part.append(group)
+        count += len(group)
+        if count >= size:
             yield part
-            part, sent = [], True
+            part, count = [], 0
     if part:
-        if sent:
-            _pause(SLICE_PAUSE_SECONDS)
         yield part
 
 
@@ -200,13 +198,11 @@ def _visitor_rows(pages: list[PageHit]) -> Statement:
     return rows_statement(Visitor, visitors)  # a returning visitor's first touch stays
 
 
-def _session_rows(pages: list[PageHit]) -> Statement:
-    """Create the batch's new sessions; a session already stored (by an earlier batch, or another
-    process) keeps its touch and gets the batch's page views added, in the same statement."""
-    by_session: dict[tuple[int, str], list[PageHit]] = {}
-    for hit in pages:
-        by_session.setdefault((hit.account_id, hit.session_id), []).append(hit)
-    rows = [_session_row(group) for group in by_session.values()]
+def _session_rows(sessions: list[list[PageHit]]) -> Statement:
+    """Create the new sessions, each given as its page views; a session already stored (by an
+    earlier batch, or another process) keeps its touch and gets these page views added, in the
+    same statement."""
+    rows = [_session_row(group) for group in sessions]
     return rows_statement(Session, rows, conflict=_merge_into_stored_session(connection.vendor))
 
 
