@@ -218,6 +218,11 @@ DNI_RECORD_BATCH_PAUSE_SECONDS = env_float("DNI_RECORD_BATCH_PAUSE_SECONDS", 0.0
 # them (0: all at once). Smaller transactions instead cost returning page views a third of their
 # throughput; slices do not (docs/benchmarks.md).
 DNI_RECORD_SLICE = env_int("DNI_RECORD_SLICE", 25)
+# DNI: `ringtrail serve` runs a recorder process that writes every worker's page views, so that no
+# worker's requests wait behind a write (visits/recorder.py); at this niceness, so the workers come
+# first for the CPUs. DNI_RECORDER=false: each worker writes its own.
+DNI_RECORDER = env_bool("DNI_RECORDER", True)
+DNI_RECORDER_NICE = env_int("DNI_RECORDER_NICE", 10)
 # DNI: where visitor leases on pool numbers live: "sql" (the database) or "redis" (needs REDIS_URL).
 DNI_LEASE_STORE = env_str("DNI_LEASE_STORE", "redis" if REDIS_URL else "sql")
 # A page view of the same visit extends its lease only when the lease was extended at least this long

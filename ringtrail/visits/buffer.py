@@ -7,10 +7,12 @@ Building a batch's rows holds the interpreter lock; written as one 2 000-hit tra
 made each page view the process answered meanwhile wait for it in 5 ms slices (p99 14 ms in process
 against 5.6 ms in small batches: docs/benchmarks.md). Within a transaction the rows are built
 ``DNI_RECORD_SLICE`` page views at a time (``visits.actions.write_hits``), the lock let go between.
-A write that fails keeps its hits for the next attempt. Nothing is shared between processes: each
-one flushes its own hits to the shared database, so the buffer is write-behind, not state. What a
-crash can lose is at most one interval of page views, and under load the extensions of live leases
-handed to it (``dni/leases.py``).
+A write that fails keeps its hits for the next attempt. Under ``ringtrail serve`` the web workers do
+not write at all: each ships its hits to the server's recorder process (``visits/recorder.py``),
+which writes them with this same buffer, so that no worker's request threads wait behind a write.
+Elsewhere (tests, commands) each process writes its own. The buffer is write-behind, not state:
+what a crash can lose is at most one interval of page views, and under load the extensions of live
+leases handed to it (``dni/leases.py``).
 
 ``DNI_RECORD_FLUSH_SECONDS = 0`` writes every hit inline (the test suite's default, for
 deterministic assertions; the buffered path has its own tests and runs under the real server).
@@ -21,6 +23,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
+import multiprocessing.util
 import threading
 import time
 from collections import deque
@@ -159,9 +162,14 @@ class VisitBuffer:
 
 
 def _write(hits: list[Hit]) -> None:
+    """Ship the hits to the recorder process when the server started one (``visits/recorder.py``),
+    else write them here."""
+    from ringtrail.visits import recorder  # here: both import this module
     from ringtrail.visits.actions import write_hits  # here: actions imports models at module level
 
-    write_hits(hits)
+    link = recorder.link()
+    if link is None or not link.ship(hits):
+        write_hits(hits)
 
 
 def _flush_interval() -> float:
@@ -169,7 +177,12 @@ def _flush_interval() -> float:
 
 
 def _batching() -> tuple[int, float]:
-    """The background flush's transaction size and the pause between its transactions."""
+    """The background flush's transaction size and the pause between its transactions; shipping to
+    the recorder is a send, not a transaction, so the whole buffer goes in one."""
+    from ringtrail.visits import recorder
+
+    if recorder.link() is not None:
+        return MAX_BATCH, 0.0
     size = int(getattr(settings, "DNI_RECORD_BATCH", 200))
     return size, float(getattr(settings, "DNI_RECORD_BATCH_PAUSE_SECONDS", 0.003))
 
@@ -178,14 +191,23 @@ buffer = VisitBuffer(_write, _flush_interval)
 
 
 def flush_pending() -> int:
-    return buffer.flush()
+    """Write what this process holds, and when it ships to the recorder, wait until the recorder has
+    written it (and whatever other processes shipped before)."""
+    from ringtrail.visits import recorder
+
+    written = buffer.flush()
+    link = recorder.link()
+    if link is not None:
+        link.sync()
+    return written
 
 
 def wait_until_written(timeout: float = 5.0) -> bool:
     """For tests and the traffic simulator: wait until this process's buffer is empty."""
     deadline = time.monotonic() + timeout
+    flush_pending()
     while buffer.pending() and time.monotonic() < deadline:
-        buffer.flush()
+        flush_pending()
     return buffer.pending() == 0
 
 
@@ -196,3 +218,15 @@ def _flush_at_exit() -> None:
 
 
 atexit.register(_flush_at_exit)
+
+
+def _flush_at_child_exit(_: object = None) -> None:
+    """Granian's workers are multiprocessing children, which end with ``os._exit``: no atexit handler
+    runs there, only multiprocessing's finalizers, and a child starts with none of its parent's.
+    Without this, every stop of the server lost each worker's last interval of page views. (Where
+    both run, the second finds nothing to write.)"""
+    multiprocessing.util.Finalize(None, _flush_at_exit, exitpriority=10)
+
+
+_flush_at_child_exit()
+multiprocessing.util.register_after_fork(buffer, _flush_at_child_exit)

@@ -19,23 +19,31 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "2")))
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from django.conf import settings
         from django.db import connections
         from granian import Granian
         from granian.constants import Interfaces
 
         from ringtrail.lib.sqlite_writes import stop_checkpointers
+        from ringtrail.visits import recorder
 
         # The workers are forked from this process: no thread of it may be inside SQLite then,
         # and no connection of it may be shared with them.
         stop_checkpointers()
         connections.close_all()
+        # Before the workers start: they learn where to ship their page views from the environment.
+        writes_behind = settings.DNI_RECORDER and settings.DNI_RECORD_FLUSH_SECONDS > 0
+        recording = recorder.start_process(recorder.default_socket_path()) if writes_behind else None
         self.stdout.write(f"Ringtrail serving on http://{options['host']}:{options['port']}")
-        Granian(
-            "ringtrail.wsgi:application",
-            address=options["host"],
-            port=options["port"],
-            interface=Interfaces.WSGI,
-            workers=options["workers"],
-            blocking_threads=options["threads"],
-            respawn_failed_workers=True,
-        ).serve()
+        try:
+            Granian(
+                "ringtrail.wsgi:application",
+                address=options["host"],
+                port=options["port"],
+                interface=Interfaces.WSGI,
+                workers=options["workers"],
+                blocking_threads=options["threads"],
+                respawn_failed_workers=True,
+            ).serve()
+        finally:
+            recorder.stop_process(recording)  # after the workers, which ship what they hold as they exit

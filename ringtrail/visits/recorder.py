@@ -1,0 +1,350 @@
+"""The recorder: one process beside the web workers that writes the page views they buffer.
+
+Writing a batch of page views is Python work: building rows, binding them, and SQLite's statement
+(about 0.17 ms of CPU a page view on a slow host). In a web worker it holds the interpreter lock, and
+every page view the worker answers meanwhile waits; slicing the work (``DNI_RECORD_SLICE``) only
+shortened the waits. With the writes put off altogether, paced new visitors' p99 fell from 25 - 70 ms
+to 8 - 17 ms (docs/benchmarks.md). So ``ringtrail serve`` starts this process, at a lower priority
+(``DNI_RECORDER_NICE``) so that the kernel hands a CPU to a worker that has a request first, and each
+worker's buffer ships its hits here over a Unix socket instead of writing them (``wire.py``: a
+``marshal`` of plain tuples, microseconds a hit). The recorder keeps them in a ``VisitBuffer`` of its
+own and writes them as a worker did.
+
+What stays true: no hit is lost while either side lives. A worker that cannot reach the recorder
+(not started, gone, the socket refused) writes its hits itself, as before, and tries the recorder
+again a second later. ``flush_pending`` (attribution, before matching a call) ships what the worker
+holds and waits until the recorder has written everything it received before. A crash of the recorder
+loses what it held, at most one flush interval of page views, as a crash of a worker does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+
+from ringtrail.visits import wire
+from ringtrail.visits.buffer import MAX_BATCH, Hit, VisitBuffer
+
+log = logging.getLogger(__name__)
+# Set by ``ringtrail serve`` for its workers once the recorder listens: where to ship hits.
+SOCKET_ENV = "RINGTRAIL_RECORDER_SOCKET"
+# After a failed connection or send, a worker writes its hits itself for this long before trying again.
+RETRY_SECONDS = 1.0
+# How long ``flush_pending`` waits for the recorder to write; past it, attribution goes on without.
+SYNC_SECONDS = 5.0
+# A Unix socket's path must fit in ``sockaddr_un``.
+MAX_SOCKET_PATH = 107
+# Told to stop, the recorder goes on reading what workers still send (they ship what they hold as
+# they exit) until they close their connections, for at most this long.
+RECEIVE_GRACE_SECONDS = 10.0
+
+
+class RecorderLink:
+    """A worker's connection to the recorder, shared by its threads; made again after a fork."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self._pid = 0
+        self._retry_at = 0.0
+
+    def ship(self, hits: list[Hit]) -> bool:
+        """Hand ``hits`` to the recorder; False when it cannot be reached (write them yourself)."""
+        payload = wire.frame(wire.HITS, wire.encode_hits(hits))
+        with self._lock:
+            sock = self._connected()
+            if sock is None:
+                return False
+            try:
+                sock.sendall(payload)
+            except OSError as exc:
+                self._broken(exc)
+                return False
+            return True
+
+    def sync(self, timeout: float = SYNC_SECONDS) -> bool:
+        """Wait until the recorder has written every hit this link shipped; False if it could not
+        say so in ``timeout`` seconds."""
+        with self._lock:
+            sock = self._connected()
+            if sock is None:
+                return False
+            try:
+                sock.settimeout(timeout)
+                sock.sendall(wire.frame(wire.SYNC))
+                length, kind = wire.HEAD.unpack(_read_exactly(sock, wire.HEAD.size))
+                written = _read_exactly(sock, length) if length else b""
+                sock.settimeout(None)
+            except (OSError, wire.FrameError) as exc:
+                self._broken(exc)
+                return False
+            return kind == wire.SYNCED and written == b"1"
+
+    def close(self) -> None:
+        with self._lock:
+            if self._sock is not None:
+                self._sock.close()
+            self._sock = None
+
+    def _connected(self) -> socket.socket | None:
+        if self._pid != os.getpid():  # a forked worker must not share its parent's connection
+            self._sock, self._pid, self._retry_at = None, os.getpid(), 0.0
+        if self._sock is not None:
+            return self._sock
+        if time.monotonic() < self._retry_at:
+            return None
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(self.path)
+        except OSError as exc:
+            sock.close()
+            self._broken(exc)
+            return None
+        self._sock = sock
+        return sock
+
+    def _broken(self, exc: BaseException) -> None:
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.close()
+        self._sock = None
+        self._retry_at = time.monotonic() + RETRY_SECONDS
+        log.warning("recorder at %s unreachable (%s); writing page views in this process", self.path, exc)
+
+
+def _read_exactly(sock: socket.socket, size: int) -> bytes:
+    chunks, left = [], size
+    while left:
+        chunk = sock.recv(min(left, 1 << 20))
+        if not chunk:
+            raise wire.FrameError("connection closed mid-frame")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+_link: RecorderLink | None = None
+_link_lock = threading.Lock()
+
+
+def link() -> RecorderLink | None:
+    """This process's link to the recorder, when ``ringtrail serve`` started one for it."""
+    global _link
+    path = os.environ.get(SOCKET_ENV, "")
+    if not path:
+        return None
+    if _link is None or _link.path != path:
+        with _link_lock:
+            if _link is None or _link.path != path:
+                _link = RecorderLink(path)
+    return _link
+
+
+# --- the recorder's side ------------------------------------------------------------------------------
+
+
+class Recorder:
+    """Accepts workers' connections on ``path`` and writes what they ship through ``buffer``."""
+
+    def __init__(self, path: str, buffer: VisitBuffer) -> None:
+        self.path = path
+        self.buffer = buffer
+        self.received = 0
+        self._listener = _listen(path)
+        self._stopping = threading.Event()
+        self._receivers: list[tuple[threading.Thread, socket.socket]] = []
+
+    def serve(self, parent: int | None = None) -> None:
+        """Accept until ``stop`` (or until ``parent``, the server, is gone), then write what is held."""
+        self._listener.settimeout(0.5)
+        while not self._stopping.is_set():
+            if parent is not None and os.getppid() != parent:
+                log.warning("the server is gone; the recorder writes what it holds and stops")
+                break
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                if self._stopping.is_set():
+                    break
+                raise
+            self._start_receiving(conn)
+        self._close_listener()
+        self._finish_receiving()
+        while self.buffer.pending() and self.buffer.flush(MAX_BATCH):
+            pass
+
+    def stop(self, *_: object) -> None:
+        self._stopping.set()
+
+    def _start_receiving(self, conn: socket.socket) -> None:
+        receiver = threading.Thread(target=self._receive, args=(conn,), name="recorder-conn", daemon=True)
+        receiver.start()
+        self._receivers = [pair for pair in self._receivers if pair[0].is_alive()] + [(receiver, conn)]
+
+    def _finish_receiving(self) -> None:
+        """Read until the workers close their connections (they ship what they hold as they exit),
+        at most ``RECEIVE_GRACE_SECONDS``; then refuse what a worker still sends (its send fails at
+        once, and it writes those hits itself) and read what had arrived."""
+        deadline = time.monotonic() + RECEIVE_GRACE_SECONDS
+        for receiver, _ in self._receivers:
+            receiver.join(max(0.0, deadline - time.monotonic()))
+        for receiver, conn in self._receivers:
+            if receiver.is_alive():
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RD)
+                receiver.join(RECEIVE_GRACE_SECONDS)
+
+    def _close_listener(self) -> None:
+        """No new connection can find the socket once its name is gone; those already made but not
+        accepted may carry hits, so they are taken before the listener closes."""
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        self._listener.setblocking(False)
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                break
+            conn.setblocking(True)
+            self._start_receiving(conn)
+        self._listener.close()
+
+    def _receive(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                while True:
+                    head = conn.recv(wire.HEAD.size, socket.MSG_WAITALL)
+                    if not head:
+                        return
+                    self._handle(conn, head)
+            except (OSError, wire.FrameError) as exc:
+                log.warning("recorder: dropped a worker's connection: %s", exc)
+
+    def _handle(self, conn: socket.socket, head: bytes) -> None:
+        if len(head) < wire.HEAD.size:
+            raise wire.FrameError("connection closed mid-head")
+        length, kind = wire.HEAD.unpack(head)
+        if length > wire.MAX_FRAME_BYTES:
+            raise wire.FrameError(f"frame of {length} bytes")
+        payload = _read_exactly(conn, length) if length else b""
+        if kind == wire.HITS:
+            hits = wire.decode_hits(payload)
+            for hit in hits:
+                self.buffer.add(hit)
+            self.received += len(hits)
+        elif kind == wire.SYNC:
+            due = self.buffer.pending()
+            written = self.buffer.flush(MAX_BATCH)
+            conn.sendall(wire.frame(wire.SYNCED, b"1" if written >= due else b"0"))
+        else:
+            raise wire.FrameError(f"unknown frame kind {kind}")
+
+
+def _listen(path: str) -> socket.socket:
+    """Listen on ``path``, readable by this user only; a stale socket left by a crash is replaced,
+    a live one (another recorder) is not."""
+    if len(os.fsencode(path)) > MAX_SOCKET_PATH:
+        raise OSError(f"recorder socket path longer than {MAX_SOCKET_PATH} bytes: {path}")
+    if Path(path).exists():
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(path)
+        except OSError:
+            if stat.S_ISSOCK(os.stat(path).st_mode):
+                os.unlink(path)
+        else:
+            raise OSError(f"another recorder listens on {path}")
+        finally:
+            probe.close()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)
+    try:
+        listener.bind(path)
+    finally:
+        os.umask(old)
+    listener.listen(64)
+    return listener
+
+
+def run(path: str, buffer: VisitBuffer, nice: int, parent: int | None) -> int:
+    """The recorder process's life: lower its priority, serve until told to stop; hits received."""
+    if nice:
+        os.nice(nice)
+    recorder = Recorder(path, buffer)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        recorder.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("recorder listening on %s (nice %d)", path, os.nice(0))
+    recorder.serve(parent)
+    log.info("recorder stopped: %d hits received, %d not written", recorder.received, buffer.pending())
+    return recorder.received
+
+
+# --- started by ``ringtrail serve`` -------------------------------------------------------------------
+
+
+def default_socket_path() -> Path:
+    from django.conf import settings
+
+    return Path(settings.VAR_DIR) / "recorder.sock"
+
+
+def start_process(path: Path, timeout: float = 60.0) -> subprocess.Popen[bytes] | None:
+    """Start ``ringtrail recorder`` on ``path`` and wait until it listens; then this process's
+    children (the web workers) ship to it. None, with a warning, when it cannot: the workers then
+    write their own page views."""
+    if len(os.fsencode(str(path))) > MAX_SOCKET_PATH:
+        log.warning("recorder socket path too long (%s); workers write their own page views", path)
+        return None
+    env = {key: value for key, value in os.environ.items() if key != SOCKET_ENV}
+    command = [sys.executable, "-m", "ringtrail", "recorder", "--socket", str(path)]
+    process = subprocess.Popen([*command, "--parent", str(os.getpid())], env=env)  # noqa: S603
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if _listening(str(path)):
+            os.environ[SOCKET_ENV] = str(path)
+            return process
+        time.sleep(0.1)
+    log.warning("the recorder did not start; workers write their own page views")
+    stop_process(process)
+    return None
+
+
+def stop_process(process: subprocess.Popen[bytes] | None, grace: float = 30.0) -> None:
+    """Tell the recorder to write what it holds and stop (after the workers shipped theirs)."""
+    os.environ.pop(SOCKET_ENV, None)
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _listening(path: str) -> bool:
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True

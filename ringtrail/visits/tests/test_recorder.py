@@ -1,0 +1,171 @@
+"""The recorder process's protocol and its two sides, over a real Unix socket: a worker ships its
+hits and the recorder writes them; a worker that cannot reach it writes them itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+import marshal
+import pickle
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ringtrail.testing import wired_account
+from ringtrail.visits import buffer as buffer_module
+from ringtrail.visits import recorder, wire
+from ringtrail.visits.buffer import ExtensionHit, Heartbeat, PageHit, VisitBuffer
+from ringtrail.visits.models import PageView, Session
+from ringtrail.visits.tests.test_buffer import T0, TOUCH, hit
+
+
+def test_hits_cross_the_wire_exactly() -> None:
+    hits = [
+        PageHit(7, "v_1", "s_1", "https://acme.test/?q=é", T0, dict(TOUCH), 3, 9, True, "GA1.1", "77"),
+        Heartbeat(7, "s_1", T0 + dt.timedelta(microseconds=999_999)),
+        ExtensionHit(41, 9, T0, T0 + dt.timedelta(minutes=15)),
+    ]
+    assert wire.decode_hits(wire.encode_hits(hits)) == hits
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"",
+        b"\x00garbage",
+        pickle.dumps([("anything",)]),
+        marshal.dumps([(0, 1, "v", "s")]),  # a page view with fields missing
+        marshal.dumps([(9, 1)]),  # an unknown kind of hit
+        marshal.dumps([(1, 1, "s", "yesterday")]),  # a time that is not microseconds
+        marshal.dumps([(0, 1, "v", "s", "u", 0, "touch", None, None, False, "", "")]),
+    ],
+)
+def test_a_malformed_frame_is_refused_never_run(payload: bytes) -> None:
+    with pytest.raises(wire.FrameError):
+        wire.decode_hits(payload)
+
+
+@pytest.fixture
+def socket_path(tmp_path: Path) -> str:
+    return str(tmp_path / "recorder.sock")
+
+
+@pytest.fixture
+def running(socket_path: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[recorder.Recorder]:
+    """A recorder serving on a thread; its own buffer flushes only when asked (a sync, or stopping)."""
+    from ringtrail.visits.actions import write_hits
+
+    monkeypatch.setattr(recorder, "RECEIVE_GRACE_SECONDS", 0.2)  # the tests' links never hang up
+
+    held = VisitBuffer(write_hits, lambda: 3600)
+    serving = recorder.Recorder(socket_path, held)
+    thread = threading.Thread(target=serving.serve, daemon=True)
+    thread.start()
+    yield serving
+    serving.stop()
+    thread.join(15)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_recorder_writes_what_a_worker_ships_and_sync_waits_for_it(
+    running: recorder.Recorder, socket_path: str
+) -> None:
+    account = wired_account().account
+    link = recorder.RecorderLink(socket_path)
+    assert link.ship([hit(account.pk, "v1", "s1", "https://acme.test/a", T0)])
+    assert link.ship([hit(account.pk, "v1", "s1", "https://acme.test/b", T0 + dt.timedelta(seconds=5))])
+    assert not Session.objects.exists()  # held by the recorder until a sync (or its interval)
+    assert link.sync()
+    assert running.received == 2
+    assert Session.objects.get(session_id="s1").page_views == 2
+    assert PageView.objects.count() == 2
+    link.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_ships_through_its_buffer_and_flush_pending_waits_for_the_write(
+    running: recorder.Recorder, socket_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What attribution relies on: after ``flush_pending`` the page views are in the database."""
+    monkeypatch.setenv(recorder.SOCKET_ENV, socket_path)
+    account = wired_account().account
+    buffer_module.buffer.add(hit(account.pk, "v1", "s1", "https://acme.test/a", T0))  # inline: shipped
+    assert running.received == 1 or not Session.objects.exists()
+    buffer_module.flush_pending()
+    assert Session.objects.get(session_id="s1").page_views == 1
+    assert buffer_module._batching() == (buffer_module.MAX_BATCH, 0.0)  # one send, no pauses
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_writes_its_own_hits_while_the_recorder_is_unreachable(
+    socket_path: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv(recorder.SOCKET_ENV, socket_path)  # nobody listens there
+    account = wired_account().account
+    buffer_module.buffer.add(hit(account.pk, "v1", "s1", "https://acme.test/a", T0))
+    assert Session.objects.get(session_id="s1").page_views == 1
+    assert "writing page views in this process" in caplog.text
+    assert buffer_module.flush_pending() == 0  # the sync fails fast, it does not hang
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_goes_back_to_the_recorder_once_it_listens_again(
+    socket_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ringtrail.visits.actions import write_hits
+
+    monkeypatch.setattr(recorder, "RETRY_SECONDS", 0.0)
+    monkeypatch.setattr(recorder, "RECEIVE_GRACE_SECONDS", 0.2)  # this worker never hangs up
+    account = wired_account().account
+    link = recorder.RecorderLink(socket_path)
+    assert not link.ship([hit(account.pk, "v1", "s1", "https://acme.test/a", T0)])
+    serving = recorder.Recorder(socket_path, VisitBuffer(write_hits, lambda: 3600))
+    thread = threading.Thread(target=serving.serve, daemon=True)
+    thread.start()
+    assert link.ship([hit(account.pk, "v1", "s1", "https://acme.test/b", T0)])
+    serving.stop()
+    thread.join(15)  # stopping, it reads what was sent and writes it
+    assert not thread.is_alive() and serving.received == 1
+    assert Session.objects.get(session_id="s1").page_views == 1
+    # Stopped: a later send fails at once, never into a socket nobody reads, and the worker writes
+    # the hits itself.
+    assert not link.ship([hit(account.pk, "v1", "s1", "https://acme.test/c", T0)])
+
+
+def test_a_bad_frame_drops_that_connection_only(running: recorder.Recorder, socket_path: str) -> None:
+    import socket
+
+    bad = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    bad.connect(socket_path)
+    bad.sendall(wire.frame(wire.HITS, b"not marshal at all"))
+    assert bad.recv(1) == b""  # the recorder hung up on it
+    bad.close()
+    huge = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    huge.connect(socket_path)
+    huge.sendall(wire.HEAD.pack(wire.MAX_FRAME_BYTES + 1, wire.HITS))
+    assert huge.recv(1) == b""
+    huge.close()
+    assert recorder.RecorderLink(socket_path).ship([])  # and it still serves others
+
+
+def test_a_second_recorder_refuses_a_socket_in_use_but_replaces_a_stale_one(
+    running: recorder.Recorder, socket_path: str, tmp_path: Path
+) -> None:
+    with pytest.raises(OSError, match="another recorder"):
+        recorder.Recorder(socket_path, VisitBuffer(lambda hits: None, lambda: 1))
+    import socket
+
+    stale_path = str(tmp_path / "stale.sock")
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(stale_path)
+    stale.close()  # a crash leaves the file behind, nobody listening
+    fresh = recorder.Recorder(stale_path, VisitBuffer(lambda hits: None, lambda: 1))
+    fresh.stop()
+    assert Path(stale_path).stat().st_mode & 0o077 == 0  # this user's only
+
+
+def test_start_process_gives_up_on_a_path_too_long(tmp_path: Path, caplog: Any) -> None:
+    assert recorder.start_process(tmp_path / ("x" * 120)) is None
+    assert "too long" in caplog.text
