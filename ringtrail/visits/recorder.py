@@ -40,8 +40,9 @@ log = logging.getLogger(__name__)
 SOCKET_ENV = "RINGTRAIL_RECORDER_SOCKET"
 # After a failed connection or send, a worker writes its hits itself for this long before trying again.
 RETRY_SECONDS = 1.0
-# How long ``flush_pending`` waits for the recorder to write; past it, attribution goes on without.
-SYNC_SECONDS = 5.0
+# How long ``flush_pending`` waits for the recorder to write; past it, attribution goes on without
+# (it runs while a call is being answered; a visit seconds old is rarely the one calling).
+SYNC_SECONDS = 1.0
 # A Unix socket's path must fit in ``sockaddr_un``.
 MAX_SOCKET_PATH = 107
 # Told to stop, the recorder goes on reading what workers still send (they ship what they hold as
@@ -58,6 +59,8 @@ class RecorderLink:
         self._sock: socket.socket | None = None
         self._pid = 0
         self._retry_at = 0.0
+        self._shipped = 0  # frames shipped, and how many of them the recorder said were written
+        self._synced = 0
 
     def ship(self, hits: list[Hit]) -> bool:
         """Hand ``hits`` to the recorder; False when it cannot be reached (write them yourself)."""
@@ -71,12 +74,16 @@ class RecorderLink:
             except OSError as exc:
                 self._broken(exc)
                 return False
+            self._shipped += 1
             return True
 
     def sync(self, timeout: float = SYNC_SECONDS) -> bool:
         """Wait until the recorder has written every hit this link shipped; False if it could not
-        say so in ``timeout`` seconds."""
+        say so in ``timeout`` seconds. Nothing shipped since the last sync: no round trip (every
+        inbound call asks)."""
         with self._lock:
+            if self._shipped == self._synced and self._sock is not None and self._pid == os.getpid():
+                return True
             sock = self._connected()
             if sock is None:
                 return False
@@ -89,7 +96,10 @@ class RecorderLink:
             except (OSError, wire.FrameError) as exc:
                 self._broken(exc)
                 return False
-            return kind == wire.SYNCED and written == b"1"
+            done = kind == wire.SYNCED and written == b"1"
+            if done:
+                self._synced = self._shipped
+            return done
 
     def close(self) -> None:
         with self._lock:
@@ -100,6 +110,7 @@ class RecorderLink:
     def _connected(self) -> socket.socket | None:
         if self._pid != os.getpid():  # a forked worker must not share its parent's connection
             self._sock, self._pid, self._retry_at = None, os.getpid(), 0.0
+            self._shipped = self._synced = 0
         if self._sock is not None:
             return self._sock
         if time.monotonic() < self._retry_at:
@@ -161,6 +172,7 @@ class Recorder:
         self.path = path
         self.buffer = buffer
         self.received = 0
+        self.syncs = 0
         self._listener = _listen(path)
         self._stopping = threading.Event()
         self._receivers: list[tuple[threading.Thread, socket.socket]] = []
@@ -246,6 +258,7 @@ class Recorder:
                 self.buffer.add(hit)
             self.received += len(hits)
         elif kind == wire.SYNC:
+            self.syncs += 1
             due = self.buffer.pending()
             written = self.buffer.flush(MAX_BATCH)
             conn.sendall(wire.frame(wire.SYNCED, b"1" if written >= due else b"0"))

@@ -81,6 +81,9 @@ def test_the_recorder_writes_what_a_worker_ships_and_sync_waits_for_it(
     assert running.received == 2
     assert Session.objects.get(session_id="s1").page_views == 2
     assert PageView.objects.count() == 2
+    assert link.sync() and running.syncs == 1  # nothing shipped since: no round trip
+    assert link.ship([hit(account.pk, "v2", "s2", "https://acme.test/c", T0)])
+    assert link.sync() and running.syncs == 2
     link.close()
 
 
