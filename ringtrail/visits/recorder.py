@@ -244,6 +244,8 @@ class Recorder:
                     self._handle(conn, head)
             except (OSError, wire.FrameError) as exc:
                 log.warning("recorder: dropped a worker's connection: %s", exc)
+            except Exception:  # the recorder must outlive anything one connection sends
+                log.exception("recorder: dropped a worker's connection")
 
     def _handle(self, conn: socket.socket, head: bytes) -> None:
         if len(head) < wire.HEAD.size:
