@@ -274,16 +274,10 @@ def _listen(path: str) -> socket.socket:
     if len(os.fsencode(path)) > MAX_SOCKET_PATH:
         raise OSError(f"recorder socket path longer than {MAX_SOCKET_PATH} bytes: {path}")
     if Path(path).exists():
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            probe.connect(path)
-        except OSError:
-            if stat.S_ISSOCK(os.stat(path).st_mode):
-                os.unlink(path)
-        else:
+        if _listening(path):
             raise OSError(f"another recorder listens on {path}")
-        finally:
-            probe.close()
+        if stat.S_ISSOCK(os.stat(path).st_mode):
+            os.unlink(path)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old = os.umask(0o177)
     try:
