@@ -209,6 +209,29 @@ def process_group_cpu_seconds(pgid: int) -> float | None:
     return total / ticks
 
 
+def settle(
+    cpu_seconds: Callable[[], float | None],
+    quiet_share: float = 0.05,
+    window: float = 0.5,
+    timeout: float = 30.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> float:
+    """Wait until the server has finished the work a phase left behind (page views the recorder
+    still writes, leases written behind): until its processes used under ``quiet_share`` of one CPU
+    over a ``window``, or ``timeout`` seconds. Returns the seconds waited; without /proc, waits
+    nothing. A closed loop saturates the server, and what it leaves would otherwise be counted
+    against the next phase."""
+    waited, before = 0.0, cpu_seconds()
+    while before is not None and waited < timeout:
+        sleep(window)
+        waited += window
+        now = cpu_seconds()
+        if now is None or now - before < quiet_share * window:
+            break
+        before = now
+    return waited
+
+
 # --- load generation ----------------------------------------------------------------------------------
 
 

@@ -53,6 +53,7 @@ from bench.common import (
     run_ringtrail,
     running_server,
     scratch_database,
+    settle,
 )
 
 GOAL_RATIO = 0.5
@@ -286,6 +287,7 @@ class StoreRun:
     paced_ratio: float
     sent_new: int
     overflow: int
+    settled: dict[str, float]  # seconds waited before each paced phase for the server to go quiet
 
 
 def redis_cpu_seconds() -> float | None:
@@ -333,7 +335,11 @@ def measure(
     options: Options, server: Server, seed: Seed, service_cpu: Callable[[], float | None] | None
 ) -> StoreRun:
 
-    def go(phase: Phase, rate: float | None = None) -> PhaseStats:
+    settled: dict[str, float] = {}
+
+    def go(phase: Phase, rate: float | None = None, settle_at_most: float = 15.0) -> PhaseStats:
+        if rate is not None:  # the goal rate, measured on a server done with the closed loop's work
+            settled[phase.name] = settle(server.cpu_seconds, timeout=settle_at_most)
         return run_phase(
             server,
             phase,
@@ -366,7 +372,8 @@ def measure(
     paced_new = go(Phase("new, paced", *split(paced, paced_spare), paced_answers.check), rate)
     # Visits as old as the closed loop's returning ones were: the same kind of page view, paced.
     back = returning_requests(seed, list(paced_answers.ids), paced_spare + paced_count)
-    paced_back = go(Phase("returning, paced", *split(back, paced_spare), returning_answers.check), rate)
+    # A short wait: these visits must stay younger than extend_after, as phase 3's were.
+    paced_back = go(Phase("returning, paced", *split(back, paced_spare), returning_answers.check), rate, 3.0)
     # The first visits again, now older than extend_after: each page view extends its lease.
     time.sleep(max(0.0, options.extend_after + 1 - (time.monotonic() - new_ended)))
     extend = returning_requests(seed, list(answers.ids), cap + spare)
@@ -385,6 +392,7 @@ def measure(
         options.paced_ratio,
         sent,
         overflow,
+        settled,
     )
 
 
@@ -453,6 +461,7 @@ def store_report(run: StoreRun) -> dict[str, Any]:
         "cpus": os.cpu_count() or 1,
         "paced_rate": run.rate,
         "paced_ratio": run.paced_ratio,
+        "settled_before_paced_s": run.settled,
         "ratios": {
             "new_rps_over_bare_rps": ratio(new.requests_per_second, bare.requests_per_second),
             "new_p99_over_bare_p99": ratio(new.p99_ms, bare.p99_ms),
@@ -543,7 +552,11 @@ def render_store(name: str, result: dict[str, Any]) -> list[str]:
         f"its lease) / bare: throughput {r['extends_rps_over_bare_rps']}"
     )
     rate = result["paced_rate"]
-    lines.append(f"paced phases: {rate:.0f} sessions/s ({result['paced_ratio']} x the bare view's req/s)")
+    waits = " / ".join(f"{seconds:.1f}" for seconds in result["settled_before_paced_s"].values())
+    lines.append(
+        f"paced phases: {rate:.0f} sessions/s ({result['paced_ratio']} x the bare view's req/s), "
+        f"each after the server went quiet (waited {waits} s)"
+    )
     for phase, paced in ((phases[1], phases[4]), (phases[2], phases[5])):
         goal = result["goals"][phase.name]
         lines.append(

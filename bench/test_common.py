@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.common import Server, collector_paused
+from bench.common import Server, collector_paused, settle
 
 
 def test_no_cyclic_collection_while_a_phase_runs_and_it_comes_back_after() -> None:
@@ -44,3 +44,15 @@ def test_the_servers_logged_problems_are_its_warnings_errors_and_exceptions(tmp_
     ]
     assert server.logged_problems(most=1) == [server.logged_problems()[-1]]
     assert Server(process=None, port=0, log_path=tmp_path / "gone.log").logged_problems() == []  # type: ignore[arg-type]
+
+
+def test_settling_waits_until_the_server_is_quiet_and_reports_how_long() -> None:
+    readings = iter([10.0, 10.5, 10.9, 10.91, 99.0])  # CPU seconds at each look: busy, busy, quiet
+    waited = settle(lambda: next(readings), window=0.5, sleep=lambda _: None)
+    assert waited == 1.5
+
+
+def test_settling_gives_up_after_its_timeout_and_waits_nothing_without_cpu_figures() -> None:
+    busy = iter(float(n) for n in range(100))
+    assert settle(lambda: next(busy), window=0.5, timeout=2.0, sleep=lambda _: None) == 2.0
+    assert settle(lambda: None, sleep=lambda _: None) == 0.0
