@@ -27,7 +27,6 @@ transaction, under the simulated clock, with the visit buffer off, near the end 
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import logging
 import threading
@@ -42,6 +41,7 @@ from django.db import close_old_connections, connection
 
 from ringtrail.dni import lease_sql
 from ringtrail.lib import clock
+from ringtrail.lib.process_exit import at_process_exit
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -191,6 +191,8 @@ class Reservations:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._leases: deque[dict[str, Any]] = deque()  # handed out, not written yet (LEASE_COLUMNS)
+        if background:  # the leases handed out and not yet written, and the numbers still held
+            at_process_exit(self._give_back_at_exit)
 
     def take(self, plan: PoolPlan, most: int, now: dt.datetime) -> int | None:
         """A reserved number for a new visitor; None when none is held (lease the usual way). A
@@ -323,8 +325,6 @@ class Reservations:
             return
         if self._thread is None or not self._thread.is_alive():
             with self._registry:
-                if self._thread is None:
-                    atexit.register(self._give_back_at_exit)
                 if self._thread is None or not self._thread.is_alive():
                     self._thread = threading.Thread(target=self._run, name="dni-reserve", daemon=True)
                     self._thread.start()

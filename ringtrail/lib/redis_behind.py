@@ -18,7 +18,6 @@ flush are dropped (fail open, as the rate limits do); the page views were answer
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import logging
 import os
@@ -31,6 +30,7 @@ import redis
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
+from ringtrail.lib.process_exit import at_process_exit
 from ringtrail.lib.redis_client import Command, client_for, round_trip, script_load
 
 log = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ class Behind:
             self._flusher = os.getpid()
             if not self._exit_flush:
                 self._exit_flush = True
-                atexit.register(self._flush_at_exit)
+                at_process_exit(self._flush_at_exit)
         threading.Thread(target=self._run, name="redis-behind", daemon=True).start()
 
     def _run(self) -> None:

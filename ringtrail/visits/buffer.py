@@ -20,10 +20,8 @@ deterministic assertions; the buffered path has its own tests and runs under the
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import logging
-import multiprocessing.util
 import threading
 import time
 from collections import deque
@@ -34,6 +32,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
+
+from ringtrail.lib.process_exit import at_process_exit
 
 log = logging.getLogger(__name__)
 # Beyond this many waiting hits (a database outage), the oldest are dropped and counted.
@@ -217,16 +217,4 @@ def _flush_at_exit() -> None:
         flush_pending()
 
 
-atexit.register(_flush_at_exit)
-
-
-def _flush_at_child_exit(_: object = None) -> None:
-    """Granian's workers are multiprocessing children, which end with ``os._exit``: no atexit handler
-    runs there, only multiprocessing's finalizers, and a child starts with none of its parent's.
-    Without this, every stop of the server lost each worker's last interval of page views. (Where
-    both run, the second finds nothing to write.)"""
-    multiprocessing.util.Finalize(None, _flush_at_exit, exitpriority=10)
-
-
-_flush_at_child_exit()
-multiprocessing.util.register_after_fork(buffer, _flush_at_child_exit)
+at_process_exit(_flush_at_exit)
