@@ -223,6 +223,11 @@ DNI_RECORD_SLICE = env_int("DNI_RECORD_SLICE", 25)
 # first for the CPUs. DNI_RECORDER=false: each worker writes its own.
 DNI_RECORDER = env_bool("DNI_RECORDER", True)
 DNI_RECORDER_NICE = env_int("DNI_RECORDER_NICE", 10)
+# DNI: the longest a web process serves an account's DNI configuration (sources, pools, numbers)
+# without reloading it. Every write through the app tells every process at once (a version in the
+# shared cache); this only bounds how long a change made around the app (SQL by hand) goes unseen.
+# A pool of 160 000 numbers takes ~0.45 s of CPU to load.
+DNI_CONFIG_MAX_AGE_SECONDS = env_float("DNI_CONFIG_MAX_AGE_SECONDS", 600.0)
 # DNI: where visitor leases on pool numbers live: "sql" (the database) or "redis" (needs REDIS_URL).
 DNI_LEASE_STORE = env_str("DNI_LEASE_STORE", "redis" if REDIS_URL else "sql")
 # A page view of the same visit extends its lease only when the lease was extended at least this long

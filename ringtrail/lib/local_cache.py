@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from django.core.cache import cache
-from django.db import connections
+from django.db import connection, connections, transaction
 
 log = logging.getLogger(__name__)
 V = TypeVar("V")
@@ -84,7 +84,15 @@ class VersionedLocalCache(Generic[V]):
             connections.close_all()  # this thread's own connections
 
     def invalidate_everywhere(self) -> None:
-        """Called after a configuration write: every process drops its copy on its next read."""
+        """Called after a configuration write: every process drops its copy on its next read.
+
+        Inside a transaction, again once it commits: a process that reloaded between the first bump
+        and the commit read the configuration as it was, and would keep it until its ``ttl``."""
+        self._bump()
+        if connection.in_atomic_block:
+            transaction.on_commit(self._bump)
+
+    def _bump(self) -> None:
         try:
             cache.set(self.version_key, uuid.uuid4().hex, timeout=None)
         except Exception:

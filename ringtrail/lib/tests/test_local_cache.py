@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from django.core.cache import cache
+from django.db import transaction
 
 from ringtrail.lib.local_cache import VersionedLocalCache
 
@@ -87,3 +88,26 @@ def test_a_changed_version_is_never_served_from_the_old_copy() -> None:
     local.get("k", Loader())
     cache.set("test:v", "changed-elsewhere")
     assert local.get("k", lambda: 7) == 7
+
+
+def test_a_change_inside_a_transaction_is_announced_again_once_it_commits(
+    db: None, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Another process may reload between the first announcement and the commit: it read the
+    configuration as it was, and without a second one would keep it until the entry's ttl."""
+    writer: VersionedLocalCache[int] = VersionedLocalCache("test:v", recheck=0)
+    other: VersionedLocalCache[int] = VersionedLocalCache("test:v", recheck=0)
+    load = Loader()
+    other.get("k", load)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        writer.invalidate_everywhere()
+        assert other.get("k", load) == 2  # reloaded before the commit: the old rows
+    assert len(callbacks) == 1
+    assert other.get("k", load) == 3  # told again after it
+
+
+def test_outside_a_transaction_a_change_is_announced_once(django_capture_on_commit_callbacks: Any) -> None:
+    local: VersionedLocalCache[int] = VersionedLocalCache("test:v", recheck=0)
+    with django_capture_on_commit_callbacks() as callbacks:
+        local.invalidate_everywhere()
+    assert callbacks == []
