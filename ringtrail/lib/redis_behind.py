@@ -62,7 +62,6 @@ class Behind:
         self._commands: list[Command] = []
         self._scripts: dict[str, Command] = {}  # sha → the command that loads it, for NOSCRIPT
         self._flusher = 0  # the process whose thread flushes (0: none; a forked child starts its own)
-        self._exit_flush = False
         self._logged = -LOG_EVERY_SECONDS
 
     def gate(self, counters: Sequence[tuple[str, int]], ttl: int, command: Command = ()) -> bool:
@@ -159,9 +158,7 @@ class Behind:
             if self._flusher == os.getpid():
                 return
             self._flusher = os.getpid()
-            if not self._exit_flush:
-                self._exit_flush = True
-                at_process_exit(self._flush_at_exit)
+            at_process_exit(self._flush_at_exit)  # kept once, however often a thread starts
         threading.Thread(target=self._run, name="redis-behind", daemon=True).start()
 
     def _run(self) -> None:
