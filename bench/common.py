@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -207,6 +207,23 @@ def process_group_cpu_seconds(pgid: int) -> float | None:
             if int(fields[2]) == pgid:
                 total += int(fields[11]) + int(fields[12])
     return total / ticks
+
+
+def host_cpu_ticks(stat: Path = Path("/proc/stat")) -> tuple[int, int] | None:
+    """(stolen, all) CPU ticks of the whole host since boot, None without /proc. A virtual machine's
+    CPUs are taken away by its hypervisor now and then ("steal"); while that happens, every process
+    here waits, and the wait is counted as server latency."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        # cpu  user nice system idle iowait irq softirq steal guest guest_nice
+        fields = [int(value) for value in stat.read_text().split("\n", 1)[0].split()[1:9]]
+        return fields[7], sum(fields)
+    return None
+
+
+def steal_percent(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return round(100 * (after[0] - before[0]) / (after[1] - before[1]), 1)
 
 
 def settle(
@@ -443,6 +460,8 @@ class PhaseStats:
     server_cpu_ms_per_request: float | None
     # CPU of a service beside the server that the phase used (the DNI benchmark's Redis), if measured.
     service_cpu_ms_per_request: float | None = None
+    # Share of the host's CPU time its hypervisor took away while the phase was measured.
+    host_steal_percent: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -517,14 +536,17 @@ def _timed_phase(
     warm = generate(server.port, phase.warmup, concurrency, warmup, phase.check) if warmup > 0 else Samples()
     read_service = service_cpu or (lambda: None)
     service_start = read_service()
+    host_before = host_cpu_ticks()
     server_cpu, client_cpu, start = server.cpu_seconds(), time.process_time(), time.perf_counter()
     samples = generate(server.port, phase.measured, concurrency, seconds, phase.check)
     elapsed = time.perf_counter() - start
+    steal = steal_percent(host_before, host_cpu_ticks())
     client_used, server_end = time.process_time() - client_cpu, server.cpu_seconds()
     server_used = None if server_cpu is None or server_end is None else server_end - server_cpu
     service_end = read_service()
     service_used = None if service_start is None or service_end is None else service_end - service_start
-    return summarize(phase.name, samples, elapsed, client_used, server_used, warm.errors, service_used)
+    stats = summarize(phase.name, samples, elapsed, client_used, server_used, warm.errors, service_used)
+    return replace(stats, host_steal_percent=steal)
 
 
 def summarize(
@@ -564,9 +586,13 @@ def ratio(numerator: float, denominator: float) -> float | None:
 def format_table(phases: Sequence[PhaseStats], service: str = "") -> str:
     """One row per phase; with a ``service`` name, a column for its CPU too."""
     header = (
-        f"{'phase':<16}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
-        f"{'max ms':>9}{'errors':>8}{'client cpu':>12}{'server cpu':>12}"
-    ) + (f"{service + ' cpu':>14}" if service else "")
+        (
+            f"{'phase':<16}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
+            f"{'max ms':>9}{'errors':>8}{'client cpu':>12}{'server cpu':>12}"
+        )
+        + (f"{service + ' cpu':>14}" if service else "")
+        + f"{'steal %':>9}"
+    )
     rows = [header]
     for p in phases:
         rows.append(
@@ -574,14 +600,19 @@ def format_table(phases: Sequence[PhaseStats], service: str = "") -> str:
             f"{p.p99_ms:>9.1f}{p.max_ms:>9.1f}{p.errors:>8}{p.client_cpu_ms_per_request:>12.2f}"
             f"{_cpu(p.server_cpu_ms_per_request):>12}"
             + (f"{_cpu(p.service_cpu_ms_per_request):>14}" if service else "")
+            + f"{_steal(p.host_steal_percent):>9}"
         )
     legend = "client = this process, server = all workers" + (f", {service} = its server" if service else "")
-    rows.append(f"(cpu columns: CPU milliseconds per request, {legend})")
+    rows.append(f"(cpu columns: CPU milliseconds per request, {legend}; steal %: of the host's CPU time)")
     return "\n".join(rows)
 
 
 def _cpu(milliseconds: float | None) -> str:
     return "n/a" if milliseconds is None else f"{milliseconds:.2f}"
+
+
+def _steal(percent: float | None) -> str:
+    return "n/a" if percent is None else f"{percent:.1f}"
 
 
 def run_benchmark(

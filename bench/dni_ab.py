@@ -248,7 +248,9 @@ def render_text(result: dict[str, Any]) -> str:
             f"round {run['round']} {run['variant']:>12}: p99 new {new['p99_ms']:7.1f} ms, returning "
             f"{back['p99_ms']:7.1f} ms; server cpu {new['server_cpu_ms_per_request'] or 0:.2f} / "
             f"{back['server_cpu_ms_per_request'] or 0:.2f} ms; returning, closed loop "
-            f"{run['returning_closed']['requests_per_second']:.0f} req/s; errors {run['errors']}"
+            f"{run['returning_closed']['requests_per_second']:.0f} req/s; steal "
+            f"{_percent(new.get('host_steal_percent'))} / {_percent(back.get('host_steal_percent'))}; "
+            f"errors {run['errors']}"
         )
     for name, row in result["summary"].items():
         lines.append(
@@ -259,6 +261,10 @@ def render_text(result: dict[str, Any]) -> str:
         )
     lines.append("OK" if result["ok"] else f"FAILED: {result['errors']} errors")
     return "\n".join(lines)
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f} %"
 
 
 def main(argv: list[str] | None = None) -> int:

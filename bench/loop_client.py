@@ -121,7 +121,8 @@ def complete_answer(buffer: bytes) -> tuple[int, bytes, bool] | None:
 
 
 def _dechunk(data: bytes) -> bytes | None:
-    parts, at = [], 0
+    parts: list[bytes] = []
+    at = 0
     while True:
         line_end = data.find(b"\r\n", at)
         if line_end < 0:

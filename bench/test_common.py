@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.common import Server, collector_paused, settle
+from bench.common import Server, collector_paused, host_cpu_ticks, settle, steal_percent
 
 
 def test_no_cyclic_collection_while_a_phase_runs_and_it_comes_back_after() -> None:
@@ -56,3 +56,15 @@ def test_settling_gives_up_after_its_timeout_and_waits_nothing_without_cpu_figur
     busy = iter(float(n) for n in range(100))
     assert settle(lambda: next(busy), window=0.5, timeout=2.0, sleep=lambda _: None) == 2.0
     assert settle(lambda: None, sleep=lambda _: None) == 0.0
+
+
+def test_steal_is_the_share_of_the_hosts_cpu_time_taken_away_between_two_readings(tmp_path: Path) -> None:
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  100 0 50 800 10 0 0 40 0 0\ncpu0 50 0 25 400 5 0 0 20 0 0\n")
+    before = host_cpu_ticks(stat)
+    assert before == (40, 1000)
+    stat.write_text("cpu  150 0 60 900 10 0 0 120 0 0\n")
+    assert steal_percent(before, host_cpu_ticks(stat)) == 33.3  # 80 of 240 ticks
+    assert host_cpu_ticks(tmp_path / "missing") is None
+    assert steal_percent(None, before) is None
+    assert steal_percent(before, before) is None  # no time passed: no share to speak of
