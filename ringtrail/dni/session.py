@@ -58,7 +58,7 @@ class Caller:
 
 
 def new_id(prefix: str) -> str:
-    return f"{prefix}_{random_ids.token_urlsafe(12)}"
+    return f"{prefix}_{random_ids.ordered_token(12)}"
 
 
 def handle(

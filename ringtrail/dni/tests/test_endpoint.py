@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import pytest
@@ -154,3 +155,16 @@ def test_every_drop_is_counted_by_reason(client: Client, site: Site, settings: A
         "no_source": 0,
         "overflow": 1,
     }
+
+
+def test_new_ids_sort_in_the_order_they_were_made_in_the_database_too(client: Client, site: Site) -> None:
+    # Time-ordered ids keep index inserts at the end of each index (lib/random_ids.ordered_token).
+    # The database compares them with its own collation (PostgreSQL's locale), not Python's.
+    made = []
+    for _ in range(5):
+        made.append(post(client, site, visit()).json())
+        time.sleep(0.002)  # the next millisecond at least
+    visitors = list(Visitor.objects.order_by("visitor_id").values_list("visitor_id", flat=True))
+    sessions = list(Session.objects.order_by("session_id").values_list("session_id", flat=True))
+    assert visitors == [body["visitor"] for body in made]
+    assert sessions == [body["session"] for body in made]

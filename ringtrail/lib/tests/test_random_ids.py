@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 from unittest import mock
 
 from ringtrail.lib import random_ids
@@ -63,3 +64,20 @@ def test_a_forked_child_never_hands_out_its_parents_next_ids() -> None:
     os.waitpid(pid, 0)
     os.close(read)
     assert child != random_ids.random_bytes(32)
+
+
+def test_ordered_tokens_sort_by_the_millisecond_they_were_made_then_stay_random() -> None:
+    start = 1_795_000_000.0  # 2026-11-18
+    moments = [start + step / 1000 for step in range(0, 5000, 7)] + [start + 86_400 * 365 * 30]
+    tokens = [random_ids.ordered_token(12, now) for now in moments]
+    assert tokens == sorted(tokens)
+    assert all(re.fullmatch(r"[0-9a-hjkmnp-tv-z]{10}[A-Za-z0-9_-]{16}", token) for token in tokens)
+    same_moment = {random_ids.ordered_token(12, start) for _ in range(100)}
+    assert len(same_moment) == 100
+    assert len({token[:10] for token in same_moment}) == 1
+
+
+def test_an_ordered_token_starts_with_now() -> None:
+    before = random_ids.ordered_token(4, time.time())
+    token = random_ids.ordered_token(4)
+    assert before[:10] <= token[:10] <= random_ids.ordered_token(4, time.time())[:10]
