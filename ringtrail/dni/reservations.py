@@ -305,8 +305,15 @@ class Reservations:
     def _give_back(self, pool: PoolReservation, *, stale_only: bool) -> None:
         oldest = self._clock() - RESERVE_SECONDS
         with pool.lock:
-            leftovers = [held for held in pool.held if not stale_only or held.since <= oldest]
-            pool.held = deque(held for held in pool.held if stale_only and held.since > oldest)
+            if stale_only:
+                # Refills append, so the oldest are on the left: a pass, every WRITE_SECONDS, looks
+                # at those only. Rebuilding the whole deque (~2 s of arrivals) held the lock that
+                # every new visitor's ``take`` waits for, 20 times a second.
+                leftovers = []
+                while pool.held and pool.held[0].since <= oldest:
+                    leftovers.append(pool.held.popleft())
+            else:
+                leftovers, pool.held = list(pool.held), deque()
         if not leftovers:
             return
         by_mark: dict[dt.datetime, list[Reserved]] = {}

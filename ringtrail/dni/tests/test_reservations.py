@@ -32,6 +32,43 @@ def test_small_rates_and_small_pools_lease_one_at_a_time() -> None:
     assert reservation_size(rate=1_000, most=128, pool_numbers=400) == 20
 
 
+class _GivenBack:
+    """A backend that only notes what is given back (no database)."""
+
+    def __init__(self) -> None:
+        self.given_back: list[int] = []
+
+    def turn(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+    def reserve(
+        self, plan: PoolPlan, wanted: int, now: dt.datetime, headroom: int
+    ) -> list[lease_sql.Reserved]:
+        raise AssertionError("not reached")
+
+    def write_leases(self, leases: list[dict[str, Any]]) -> None:
+        raise AssertionError("not reached")
+
+    def unreserve(self, plan: PoolPlan, numbers: list[lease_sql.Reserved], mark: dt.datetime) -> None:
+        self.given_back += [number.number_id for number in numbers]
+
+
+def test_a_pass_gives_back_only_the_refills_held_too_long_oldest_first() -> None:
+    backend, now = _GivenBack(), [100.0]
+    reservations = Reservations(backend, clock=lambda: now[0], background=False)
+    plan = PoolPlan(7, 1, HOLD, SECOND, False, None, eligible=tuple(range(1, 7)))
+    pool = reservations._pool(plan)
+    for first, moment in ((1, 100.0), (3, 101.0), (5, 102.5)):
+        numbers = [lease_sql.Reserved(first, None), lease_sql.Reserved(first + 1, None)]
+        reservations._hold(pool, numbers, T0 + HOLD, moment)
+    now[0] = 101.0 + RESERVE_SECONDS
+    reservations._give_back(pool, stale_only=True)
+    assert backend.given_back == [1, 2, 3, 4]
+    assert reservations.held(7) == [5, 6]
+    reservations.give_back_all()
+    assert backend.given_back == [1, 2, 3, 4, 5, 6] and reservations.held(7) == []
+
+
 def test_the_arrival_rate_sees_a_burst_at_once_and_forgets_a_quiet_pool() -> None:
     rate = ArrivalRate()
     for i in range(10):
