@@ -493,6 +493,18 @@ def goals(bare: PhaseStats, phase: PhaseStats, paced: PhaseStats) -> dict[str, A
     }
 
 
+# Above this share of the host's CPU time taken by its hypervisor during a paced phase, that
+# phase's p99 says more about the host than about the server (docs/benchmarks.md).
+NOISY_STEAL_PERCENT = 3.0
+
+
+def steal_note(phase: PhaseStats) -> str:
+    steal = phase.host_steal_percent
+    if steal is None or steal <= NOISY_STEAL_PERCENT:
+        return ""
+    return f"; the hypervisor took {steal:.1f} % of the host's CPU meanwhile"
+
+
 def seed_site(env: dict[str, str], pool_size: int) -> Seed:
     run_ringtrail(["migrate", "--noinput"], env)
     return Seed(**run_django_snippet(f"POOL_SIZE = {int(pool_size)}\n{SEED}", env))
@@ -563,7 +575,7 @@ def render_store(name: str, result: dict[str, Any]) -> list[str]:
             f"goals for {phase.name}: throughput ratio >= {GOAL_RATIO}: "
             f"{'met' if goal['ratio_met'] else 'NOT met'}; p99 < {GOAL_P99_MS:.0f} ms at saturation: "
             f"{'met' if goal['p99_met'] else 'NOT met'} (p99 {phase.p99_ms:.1f} ms), at the paced rate: "
-            f"{'met' if goal['p99_paced_met'] else 'NOT met'} (p99 {paced.p99_ms:.1f} ms)"
+            f"{'met' if goal['p99_paced_met'] else 'NOT met'} (p99 {paced.p99_ms:.1f} ms{steal_note(paced)})"
         )
     lines += [machine_use(phase, result["cpus"], service) for phase in phases[3:6]]
     share = overflow["share_of_new_visitors"]

@@ -3,6 +3,7 @@ is kept when a run fails."""
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from pathlib import Path
 
@@ -68,3 +69,13 @@ def test_steal_is_the_share_of_the_hosts_cpu_time_taken_away_between_two_reading
     assert host_cpu_ticks(tmp_path / "missing") is None
     assert steal_percent(None, before) is None
     assert steal_percent(before, before) is None  # no time passed: no share to speak of
+
+
+def test_a_paced_phase_on_a_noisy_host_says_so() -> None:
+    from bench.common import PhaseStats
+    from bench.dni import steal_note
+
+    quiet = PhaseStats("new, paced", 1, 1.0, 1.0, 1, 1, 1, 1, 0, 0, [], 0.1, 0.5, host_steal_percent=0.4)
+    noisy = dataclasses.replace(quiet, host_steal_percent=9.4)
+    assert steal_note(quiet) == "" and steal_note(dataclasses.replace(quiet, host_steal_percent=None)) == ""
+    assert steal_note(noisy) == "; the hypervisor took 9.4 % of the host's CPU meanwhile"
