@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.common import Server, collector_paused, host_cpu_ticks, settle, steal_percent
+from bench.common import PhaseStats, Server, collector_paused, host_cpu_ticks, settle, steal_percent
+from bench.dni import steal_note
 
 
 def test_no_cyclic_collection_while_a_phase_runs_and_it_comes_back_after() -> None:
@@ -72,9 +73,6 @@ def test_steal_is_the_share_of_the_hosts_cpu_time_taken_away_between_two_reading
 
 
 def test_a_paced_phase_on_a_noisy_host_says_so() -> None:
-    from bench.common import PhaseStats
-    from bench.dni import steal_note
-
     quiet = PhaseStats("new, paced", 1, 1.0, 1.0, 1, 1, 1, 1, 0, 0, [], 0.1, 0.5, host_steal_percent=0.4)
     noisy = dataclasses.replace(quiet, host_steal_percent=9.4)
     assert steal_note(quiet) == "" and steal_note(dataclasses.replace(quiet, host_steal_percent=None)) == ""
