@@ -88,6 +88,10 @@ if connection.vendor == "postgresql":  # planner statistics, as autovacuum keeps
 print(json.dumps({"public_key": wired.account.public_key, "fallback": wired.tracking.number,
                   "pool_size": pool.numbers.count()}))
 """
+COUNT_PAGE_VIEWS = """
+from ringtrail.visits.models import PageView
+print(json.dumps(PageView.objects.count()))
+"""
 CLEAR_LEASES = """
 from ringtrail.dni.models import Lease
 print(json.dumps(Lease.objects.all().delete()[0]))
@@ -133,11 +137,13 @@ class Answers:
     fallback: str
     ids: list[tuple[str, str]] = field(default_factory=list)
     overflow: list[int] = field(default_factory=list)
+    answered: list[int] = field(default_factory=list)  # one per 200: each is a page view to record
 
     def check(self, status: int, body: bytes) -> bool:
         """200 with a pool number for the target; the (visitor, session) pair is kept for returning visits."""
         if status != 200:
             return False
+        self.answered.append(1)
         try:
             answer = json.loads(body)
             number = answer["swaps"][TARGET]["number"]
@@ -287,7 +293,8 @@ class StoreRun:
     paced_ratio: float
     sent_new: int
     overflow: int
-    settled: dict[str, float]  # seconds waited before each paced phase for the server to go quiet
+    answered: int  # session requests answered 200: each one a page view the server must record
+    settled: dict[str, float]  # seconds waited before a phase for the server to go quiet
 
 
 def redis_cpu_seconds() -> float | None:
@@ -337,9 +344,11 @@ def measure(
 
     settled: dict[str, float] = {}
 
-    def go(phase: Phase, rate: float | None = None, settle_at_most: float = 15.0) -> PhaseStats:
-        if rate is not None:  # the goal rate, measured on a server done with the closed loop's work
-            settled[phase.name] = settle(server.cpu_seconds, timeout=settle_at_most)
+    def go(phase: Phase, rate: float | None = None, settle_at_most: float = 0.0) -> PhaseStats:
+        """Run ``phase`` (paced at ``rate``), first waiting up to ``settle_at_most`` seconds (15 when
+        paced) for the server to finish the work the phase before left."""
+        if rate is not None or settle_at_most:
+            settled[phase.name] = settle(server.cpu_seconds, timeout=settle_at_most or 15.0)
         return run_phase(
             server,
             phase,
@@ -364,7 +373,9 @@ def measure(
     new_ended = time.monotonic()
     returning_answers = Answers(seed.fallback)
     back = returning_requests(seed, list(answers.ids), cap + spare)
-    returning = go(Phase("returning", *split(back, spare), returning_answers.check))
+    # After the writes the new visitors left (the recorder gets a CPU only when a worker leaves one),
+    # at most 10 s: these visits must stay younger than extend_after.
+    returning = go(Phase("returning", *split(back, spare), returning_answers.check), settle_at_most=10.0)
     healthz = [Request("GET", "/healthz")] * (paced_spare + paced_count)
     paced_bare = go(Phase("bare, paced", *split(healthz, paced_spare), is_healthy), rate)
     paced_answers = Answers(seed.fallback)
@@ -379,6 +390,7 @@ def measure(
     extend = returning_requests(seed, list(answers.ids), cap + spare)
     extending = go(Phase("returning, later", *split(extend, spare), returning_answers.check))
     overflow = len(answers.overflow) + len(returning_answers.overflow) + len(paced_answers.overflow)
+    answered = len(answers.answered) + len(returning_answers.answered) + len(paced_answers.answered)
     sent = new_phase.taken + paced_spare + paced_count
     return StoreRun(
         bare,
@@ -392,6 +404,7 @@ def measure(
         options.paced_ratio,
         sent,
         overflow,
+        answered,
         settled,
     )
 
@@ -431,16 +444,22 @@ def run_store(options: Options, tmp: Path, database_url: str, seed: Seed, store:
         return {"available": False, "reason": reason}
     run_django_snippet(CLEAR_LEASES, env)  # each store starts with the whole pool free
     service, service_cpu = service_of(store, database_url)
+    views_before = run_django_snippet(COUNT_PAGE_VIEWS, env)
     try:
         with running_server(env, options.workers, options.threads) as server:
-            report = store_report(measure(options, server, seed, service_cpu))
+            run = measure(options, server, seed, service_cpu)
+            report = store_report(run)
             # Why answers failed (the fallback number after a store error, say), before the log goes.
             problems = server.logged_problems() if report["errors"] else []
     except BenchError as error:
         if store == "sql":
             raise
         return {"available": False, "reason": f"server did not run: {str(error)[-300:]}"}
-    return {**report, "service": service, "server_log_problems": problems}
+    # The server has stopped, its recorder has written what it held: every answer is a page view.
+    recorded = run_django_snippet(COUNT_PAGE_VIEWS, env) - views_before
+    page_views = {"answered": run.answered, "recorded": recorded}
+    ok = report["ok"] and recorded == run.answered
+    return {**report, "ok": ok, "page_views": page_views, "service": service, "server_log_problems": problems}
 
 
 def store_report(run: StoreRun) -> dict[str, Any]:
@@ -461,7 +480,7 @@ def store_report(run: StoreRun) -> dict[str, Any]:
         "cpus": os.cpu_count() or 1,
         "paced_rate": run.rate,
         "paced_ratio": run.paced_ratio,
-        "settled_before_paced_s": run.settled,
+        "settled_before_s": run.settled,
         "ratios": {
             "new_rps_over_bare_rps": ratio(new.requests_per_second, bare.requests_per_second),
             "new_p99_over_bare_p99": ratio(new.p99_ms, bare.p99_ms),
@@ -522,6 +541,7 @@ def run(options: Options) -> dict[str, Any]:
 def report(options: Options, engine: str, seed: Seed, stores: dict[str, Any]) -> dict[str, Any]:
     measured = [result for result in stores.values() if result["available"]]
     errors = sum(result["errors"] for result in measured)
+    lost = sum(r["page_views"]["answered"] - r["page_views"]["recorded"] for r in measured)
     return {
         "benchmark": "dni_session",
         "date": dt.date.today().isoformat(),
@@ -541,6 +561,7 @@ def report(options: Options, engine: str, seed: Seed, stores: dict[str, Any]) ->
         "pool_size": seed.pool_size,
         "stores": stores,
         "errors": errors,
+        "page_views_lost": lost,
         # Only the SQL store must run: Redis may be down or not built yet, which is reported, not failed.
         "ok": bool(measured) and errors == 0 and all(result["ok"] for result in measured),
     }
@@ -564,10 +585,10 @@ def render_store(name: str, result: dict[str, Any]) -> list[str]:
         f"its lease) / bare: throughput {r['extends_rps_over_bare_rps']}"
     )
     rate = result["paced_rate"]
-    waits = " / ".join(f"{seconds:.1f}" for seconds in result["settled_before_paced_s"].values())
+    waits = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result["settled_before_s"].items())
     lines.append(
-        f"paced phases: {rate:.0f} sessions/s ({result['paced_ratio']} x the bare view's req/s), "
-        f"each after the server went quiet (waited {waits} s)"
+        f"paced phases: {rate:.0f} sessions/s ({result['paced_ratio']} x the bare view's req/s); "
+        f"waited for the server to finish the work left before: {waits}"
     )
     for phase, paced in ((phases[1], phases[4]), (phases[2], phases[5])):
         goal = result["goals"][phase.name]
@@ -580,6 +601,9 @@ def render_store(name: str, result: dict[str, Any]) -> list[str]:
     lines += [machine_use(phase, result["cpus"], service) for phase in phases[3:6]]
     share = overflow["share_of_new_visitors"]
     lines.append(f"overflow (fallback number shown): {overflow['answers']} answers, share {share}")
+    views = result["page_views"]
+    lost = "" if views["recorded"] == views["answered"] else " - PAGE VIEWS LOST"
+    lines.append(f"page views recorded: {views['recorded']} of {views['answered']} answered{lost}")
     lines += [f"error: {sample}" for phase in phases for sample in phase.error_samples]
     lines += [f"server log: {line}" for line in result.get("server_log_problems", [])]
     return lines
@@ -609,7 +633,8 @@ def render_text(result: dict[str, Any]) -> str:
     ]
     for name, store in result["stores"].items():
         lines += render_store(name, store)
-    lines.append("OK" if result["ok"] else f"FAILED: {result['errors']} errors")
+    failed = f"FAILED: {result['errors']} errors, {result['page_views_lost']} page views not recorded"
+    lines.append("OK" if result["ok"] else failed)
     return "\n".join(lines)
 
 

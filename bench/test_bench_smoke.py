@@ -48,6 +48,8 @@ def test_dni_session_benchmark_smoke() -> None:
     phases = ("bare", "new", "returning", "bare_paced", "new_paced", "returning_paced", "returning_extends")
     assert_phases_clean(sql["phases"], phases)
     assert sql["overflow"]["answers"] == 0
+    views = sql["page_views"]
+    assert views["answered"] > 0 and views["recorded"] == views["answered"]  # none lost
 
 
 def test_dni_ab_smoke_runs_each_variant_on_its_own_server() -> None:

@@ -14,6 +14,16 @@ Elsewhere (tests, commands) each process writes its own. The buffer is write-beh
 what a crash can lose is at most one interval of page views, and under load the extensions of live
 leases handed to it (``dni/leases.py``).
 
+Behind is not down. When the writer is healthy but slower than the page views coming in (the server
+saturated: the recorder, at a lower priority, gets a CPU only when a worker leaves one), the buffer
+holds back its callers once ``HOLD_BACK_AT`` hits wait: a page view waits for room (at most
+``HOLD_BACK_SECONDS``), and the recorder stops reading its workers' sockets, so that their sends and
+then their page views wait. Answers slow down to what the writer keeps up with; no page view is
+dropped. Only while writes fail (the database is down) does the buffer keep taking hits without
+waiting, and beyond ``MAX_PENDING`` drop the oldest, counted and logged. Before, a 10 s burst of
+closed-loop load left the recorder 100 000 hits behind and it dropped 11 000 page views
+(docs/benchmarks.md).
+
 ``DNI_RECORD_FLUSH_SECONDS = 0`` writes every hit inline (the test suite's default, for
 deterministic assertions; the buffered path has its own tests and runs under the real server).
 """
@@ -31,13 +41,19 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connection
 
 from ringtrail.lib.process_exit import at_process_exit
 
 log = logging.getLogger(__name__)
 # Beyond this many waiting hits (a database outage), the oldest are dropped and counted.
 MAX_PENDING = 100_000
+# With this many waiting and the writer keeping up with nothing else, callers are held back: about a
+# second of page views at a saturated server's rate, a few MB.
+HOLD_BACK_AT = 10_000
+# ...a page view at most this long (a stuck writer must not stop answers), polling for room this often.
+HOLD_BACK_SECONDS = 1.0
+HOLD_BACK_POLL_SECONDS = 0.002
 # Hits per transaction: keeps every bulk statement well under the databases' parameter limits.
 MAX_BATCH = 2_000
 
@@ -88,17 +104,38 @@ class VisitBuffer:
         self._lock = threading.Lock()  # one flush at a time; appends need no lock (deque is atomic)
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._failing = False  # the last write raised a database error
         self.dropped = 0
+        self.held_back = 0  # callers that waited for room
 
     def add(self, hit: Hit) -> None:
         if self._interval() <= 0:
             self._writer([hit])
             return
+        if len(self._pending) >= HOLD_BACK_AT:
+            self.wait_for_room(HOLD_BACK_SECONDS)
         if len(self._pending) >= MAX_PENDING:
             self._pending.popleft()
             self.dropped += 1
+            if self.dropped % 10_000 == 1:
+                log.warning("visit buffer full, writes failing: %d oldest hits dropped so far", self.dropped)
         self._pending.append(hit)
         self._ensure_thread()
+
+    def behind(self) -> bool:
+        """Too much waiting while the writer works: callers should wait for room."""
+        return len(self._pending) >= HOLD_BACK_AT and not self._failing
+
+    def wait_for_room(self, timeout: float, stop: Callable[[], bool] = lambda: False) -> None:
+        """Wait while ``behind``, at most ``timeout`` seconds or until ``stop()``. Never inside a
+        transaction: it may hold SQLite's write lock, which the writer needs."""
+        if not self.behind() or connection.in_atomic_block:
+            return
+        self.held_back += 1
+        self._wake.set()  # write now rather than at the end of the interval
+        deadline = time.monotonic() + timeout
+        while self.behind() and time.monotonic() < deadline and not stop():
+            time.sleep(HOLD_BACK_POLL_SECONDS)
 
     def flush(self, batch_size: int = MAX_BATCH, pause: float = 0.0) -> int:
         """Write what is pending now, ``batch_size`` hits per transaction with ``pause`` seconds
@@ -115,11 +152,13 @@ class VisitBuffer:
                 try:
                     self._writer(batch)
                 except DatabaseError:
+                    self._failing = True
                     log.exception(
                         "could not write %d visit hits; keeping them for the next flush", len(batch)
                     )
                     self._pending.extendleft(reversed(batch))
                     break
+                self._failing = False
                 written += len(batch)
         return written
 
@@ -139,8 +178,9 @@ class VisitBuffer:
         last = time.monotonic()
         while True:
             self._wake.wait(0.1)
+            self._wake.clear()
             interval = self._interval()
-            if interval > 0 and time.monotonic() - last < interval:
+            if interval > 0 and time.monotonic() - last < interval and not self.behind():
                 continue
             last = time.monotonic()
             try:

@@ -45,6 +45,12 @@ RETRY_SECONDS = 1.0
 SYNC_SECONDS = 1.0
 # A Unix socket's path must fit in ``sockaddr_un``.
 MAX_SOCKET_PATH = 107
+# A worker's send waits for the recorder at most this long (it waits while the recorder is behind,
+# ``buffer.HOLD_BACK_AT``); past it the recorder is taken for stuck, and the worker writes its hits.
+SHIP_SECONDS = 15.0
+# The recorder, behind, stops reading a worker's frames for at most this long each.
+HOLD_WORKERS_SECONDS = 5.0
+BEHIND_LOG_SECONDS = 60.0
 # Told to stop, the recorder goes on reading what workers still send (they ship what they hold as
 # they exit) until they close their connections, for at most this long.
 RECEIVE_GRACE_SECONDS = 10.0
@@ -92,7 +98,7 @@ class RecorderLink:
                 sock.sendall(wire.frame(wire.SYNC))
                 length, kind = wire.HEAD.unpack(_read_exactly(sock, wire.HEAD.size))
                 written = _read_exactly(sock, length) if length else b""
-                sock.settimeout(None)
+                sock.settimeout(SHIP_SECONDS)
             except (OSError, wire.FrameError) as exc:
                 self._broken(exc)
                 return False
@@ -116,6 +122,7 @@ class RecorderLink:
         if time.monotonic() < self._retry_at:
             return None
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(SHIP_SECONDS)
         try:
             sock.connect(self.path)
         except OSError as exc:
@@ -176,6 +183,7 @@ class Recorder:
         self._listener = _listen(path)
         self._stopping = threading.Event()
         self._receivers: list[tuple[threading.Thread, socket.socket]] = []
+        self._said_behind_at = -BEHIND_LOG_SECONDS
 
     def serve(self, parent: int | None = None) -> None:
         """Accept until ``stop`` (or until ``parent``, the server, is gone), then write what is held."""
@@ -256,6 +264,7 @@ class Recorder:
         payload = _read_exactly(conn, length) if length else b""
         if kind == wire.HITS:
             hits = wire.decode_hits(payload)
+            self._hold_back_while_behind()
             for hit in hits:
                 self.buffer.add(hit)
             self.received += len(hits)
@@ -266,6 +275,16 @@ class Recorder:
             conn.sendall(wire.frame(wire.SYNCED, b"1" if written >= due else b"0"))
         else:
             raise wire.FrameError(f"unknown frame kind {kind}")
+
+    def _hold_back_while_behind(self) -> None:
+        """Read no more of this worker's frames while the writing is behind (``buffer.behind``): its
+        sends wait, then its page views, instead of the recorder holding ever more, and dropping."""
+        if not self.buffer.behind():
+            return
+        if time.monotonic() - self._said_behind_at > BEHIND_LOG_SECONDS:
+            self._said_behind_at = time.monotonic()
+            log.info("recorder behind, %d hits waiting: workers held back", self.buffer.pending())
+        self.buffer.wait_for_room(HOLD_WORKERS_SECONDS, self._stopping.is_set)
 
 
 def _listen(path: str) -> socket.socket:
@@ -301,7 +320,12 @@ def run(path: str, buffer: VisitBuffer, nice: int, parent: int | None) -> int:
     signal.signal(signal.SIGINT, stop)
     log.info("recorder listening on %s (nice %d)", path, os.nice(0))
     recorder.serve(parent)
-    log.info("recorder stopped: %d hits received, %d not written", recorder.received, buffer.pending())
+    log.info(
+        "recorder stopped: %d hits received, %d not written, %d dropped while writes failed",
+        recorder.received,
+        buffer.pending(),
+        buffer.dropped,
+    )
     return recorder.received
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 
 from ringtrail.testing import wired_account
 from ringtrail.visits import buffer as buffer_module
@@ -208,3 +210,95 @@ def test_a_batchs_rows_are_built_in_slices_of_whole_sessions_into_one_statement_
     assert Session.objects.get(session_id="s2").page_views == 1
     assert Visitor.objects.get(visitor_id="v1").first_touch["landing_url"] == "https://acme.test/s1/0"
     assert PageView.objects.count() == 6
+
+
+def _added_in_thread(pending: VisitBuffer, hit: Hit) -> threading.Thread:
+    adding = threading.Thread(target=pending.add, args=(hit,), daemon=True)
+    adding.start()
+    return adding
+
+
+def until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert condition()
+
+
+def hold_back_at(monkeypatch: pytest.MonkeyPatch, count: int, seconds: float = 60.0) -> None:
+    """Callers held back from ``count`` waiting hits, for at most ``seconds``; no background thread."""
+    monkeypatch.setattr(buffer_module, "HOLD_BACK_AT", count)
+    monkeypatch.setattr(buffer_module, "HOLD_BACK_SECONDS", seconds)
+    monkeypatch.setattr(VisitBuffer, "_ensure_thread", lambda self: None)
+
+
+def test_a_writer_behind_holds_the_next_page_view_back_until_there_is_room(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Behind is not down: the caller waits, and nothing is dropped even past ``MAX_PENDING``."""
+    hold_back_at(monkeypatch, 3)
+    monkeypatch.setattr(buffer_module, "MAX_PENDING", 3)
+    written: list[Hit] = []
+    pending = VisitBuffer(written.extend, lambda: 30.0)
+    beats = [Heartbeat(1, f"s{i}", T0) for i in range(4)]
+    for beat in beats[:3]:
+        pending.add(beat)
+    adding = _added_in_thread(pending, beats[3])
+    until(lambda: pending.held_back == 1)
+    assert pending.pending() == 3 and adding.is_alive()  # waiting, its page view not taken yet
+    assert pending.flush() == 3
+    adding.join(10)
+    assert pending.pending() == 1 and pending.dropped == 0
+    assert pending.flush() == 1 and written == beats
+
+
+def test_while_writes_fail_page_views_never_wait_and_the_oldest_go_beyond_the_cap(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Down is not behind: an outage must not slow answers, so the buffer keeps what it can."""
+    hold_back_at(monkeypatch, 1)
+    monkeypatch.setattr(buffer_module, "MAX_PENDING", 2)
+
+    def down(batch: list[Hit]) -> None:
+        raise DatabaseError("unable to open database file")
+
+    pending = VisitBuffer(down, lambda: 30.0)
+    pending.add(Heartbeat(1, "s0", T0))  # nothing waits yet: below the mark
+    assert pending.flush() == 0
+    for i in range(1, 5):
+        pending.add(Heartbeat(1, f"s{i}", T0))
+    assert pending.held_back == 0 and pending.pending() == 2 and pending.dropped == 3
+    assert "3 oldest hits dropped" not in caplog.text and "1 oldest hits dropped" in caplog.text
+
+
+def test_a_stuck_writer_holds_a_page_view_back_at_most_hold_back_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hold_back_at(monkeypatch, 1, seconds=0.05)
+    pending = VisitBuffer(lambda batch: None, lambda: 30.0)
+    pending.add(Heartbeat(1, "s0", T0))
+    pending.add(Heartbeat(1, "s1", T0))  # waits out its time, then is kept anyway
+    assert pending.held_back == 1 and pending.pending() == 2 and pending.dropped == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_transaction_a_page_view_is_never_held_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The transaction may hold SQLite's write lock, which the writer needs to make room."""
+    hold_back_at(monkeypatch, 1)
+    pending = VisitBuffer(lambda batch: None, lambda: 30.0)
+    pending.add(Heartbeat(1, "s0", T0))
+    with transaction.atomic():
+        pending.add(Heartbeat(1, "s1", T0))
+    assert pending.held_back == 0 and pending.pending() == 2
+
+
+def test_the_background_thread_writes_at_once_when_callers_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not at the end of its interval: a held-back page view waits for one write, not an interval."""
+    monkeypatch.setattr(buffer_module, "HOLD_BACK_AT", 2)
+    monkeypatch.setattr(buffer_module, "HOLD_BACK_SECONDS", 60.0)
+    written: list[Hit] = []
+    pending = VisitBuffer(written.extend, lambda: 3600.0)
+    for i in range(3):
+        pending.add(Heartbeat(1, f"s{i}", T0))
+    until(lambda: len(written) == 2)
+    assert pending.pending() == 1

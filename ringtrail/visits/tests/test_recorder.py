@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import marshal
 import pickle
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,9 +17,9 @@ import pytest
 from ringtrail.testing import wired_account
 from ringtrail.visits import buffer as buffer_module
 from ringtrail.visits import recorder, wire
-from ringtrail.visits.buffer import ExtensionHit, Heartbeat, PageHit, VisitBuffer
+from ringtrail.visits.buffer import ExtensionHit, Heartbeat, Hit, PageHit, VisitBuffer
 from ringtrail.visits.models import PageView, Session
-from ringtrail.visits.tests.test_buffer import T0, TOUCH, hit
+from ringtrail.visits.tests.test_buffer import T0, TOUCH, hit, until
 
 
 def test_hits_cross_the_wire_exactly() -> None:
@@ -138,8 +139,6 @@ def test_a_worker_goes_back_to_the_recorder_once_it_listens_again(
 
 
 def test_a_bad_frame_drops_that_connection_only(running: recorder.Recorder, socket_path: str) -> None:
-    import socket
-
     bad = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     bad.connect(socket_path)
     bad.sendall(wire.frame(wire.HITS, b"not marshal at all"))
@@ -158,7 +157,6 @@ def test_a_second_recorder_refuses_a_socket_in_use_but_replaces_a_stale_one(
 ) -> None:
     with pytest.raises(OSError, match="another recorder"):
         recorder.Recorder(socket_path, VisitBuffer(lambda hits: None, lambda: 1))
-    import socket
 
     stale_path = str(tmp_path / "stale.sock")
     stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -172,3 +170,51 @@ def test_a_second_recorder_refuses_a_socket_in_use_but_replaces_a_stale_one(
 def test_start_process_gives_up_on_a_path_too_long(tmp_path: Path, caplog: Any) -> None:
     assert recorder.start_process(tmp_path / ("x" * 120)) is None
     assert "too long" in caplog.text
+
+
+def test_a_recorder_behind_stops_reading_its_workers_and_drops_nothing(
+    socket_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A saturated server: the recorder gets no CPU to write while the workers answer. It used to
+    read on and drop the oldest beyond ``MAX_PENDING``; now the workers' frames wait in their sockets."""
+    monkeypatch.setattr(buffer_module, "HOLD_BACK_AT", 5)
+    monkeypatch.setattr(buffer_module, "MAX_PENDING", 12)
+    monkeypatch.setattr(recorder, "RECEIVE_GRACE_SECONDS", 0.2)
+    starved = threading.Event()
+    written: list[Hit] = []
+
+    def write_once_given_a_cpu(batch: list[Hit]) -> None:
+        starved.wait(30)
+        written.extend(batch)
+
+    held = VisitBuffer(write_once_given_a_cpu, lambda: 3600)
+    serving = recorder.Recorder(socket_path, held)
+    thread = threading.Thread(target=serving.serve, daemon=True)
+    thread.start()
+    link = recorder.RecorderLink(socket_path)
+    beats = [Heartbeat(1, f"s{i}", T0) for i in range(50)]
+    shipping = threading.Thread(target=lambda: [link.ship(beats[i : i + 5]) for i in range(0, 50, 5)])
+    shipping.start()
+    until(lambda: held.held_back > 0)
+    assert serving.received <= 10 and held.pending() <= 5 and held.dropped == 0
+    starved.set()
+    shipping.join(10)
+    until(lambda: serving.received == 50)
+    serving.stop()
+    thread.join(15)
+    assert written == beats and held.dropped == 0
+    link.close()
+
+
+def test_a_send_the_recorder_does_not_take_fails_so_the_worker_writes_its_hits_itself(
+    socket_path: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(recorder, "SHIP_SECONDS", 0.2)
+    stuck = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stuck.bind(socket_path)
+    stuck.listen(1)  # connections wait in its backlog, never read
+    link = recorder.RecorderLink(socket_path)
+    many = [Heartbeat(1, f"s{i}", T0) for i in range(100_000)]  # megabytes: more than a socket holds
+    assert not link.ship(many)
+    assert "writing page views in this process" in caplog.text
+    stuck.close()

@@ -118,4 +118,4 @@ def test_serve_writes_page_views_through_its_recorder_and_stops_with_none_held(
     process.send_signal(signal.SIGINT)
     assert process.wait(60) == 0
     assert database.execute(rows, (first["session"],)).fetchall() == [(2,)]
-    assert ("recorder stopped: 2 hits received, 0 not written" in log.read_text()) is recording
+    assert ("recorder stopped: 2 hits received, 0 not written, 0 dropped" in log.read_text()) is recording
