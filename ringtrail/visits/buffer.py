@@ -114,13 +114,25 @@ class VisitBuffer:
             return
         if len(self._pending) >= HOLD_BACK_AT:
             self.wait_for_room(HOLD_BACK_SECONDS)
+        self._keep(hit)
+        self._ensure_thread()
+
+    def add_received(self, hits: list[Hit]) -> None:
+        """Take hits another process shipped: the caller waited for room once for all of them."""
+        if self._interval() <= 0:
+            self._writer(hits)
+            return
+        for hit in hits:
+            self._keep(hit)
+        self._ensure_thread()
+
+    def _keep(self, hit: Hit) -> None:
         if len(self._pending) >= MAX_PENDING:
             self._pending.popleft()
             self.dropped += 1
             if self.dropped % 10_000 == 1:
                 log.warning("visit buffer full, writes failing: %d oldest hits dropped so far", self.dropped)
         self._pending.append(hit)
-        self._ensure_thread()
 
     def behind(self) -> bool:
         """Too much waiting while the writer works: callers should wait for room."""

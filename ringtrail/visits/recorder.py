@@ -265,8 +265,7 @@ class Recorder:
         if kind == wire.HITS:
             hits = wire.decode_hits(payload)
             self._hold_back_while_behind()
-            for hit in hits:
-                self.buffer.add(hit)
+            self.buffer.add_received(hits)
             self.received += len(hits)
         elif kind == wire.SYNC:
             self.syncs += 1

@@ -218,3 +218,24 @@ def test_a_send_the_recorder_does_not_take_fails_so_the_worker_writes_its_hits_i
     assert not link.ship(many)
     assert "writing page views in this process" in caplog.text
     stuck.close()
+
+
+def test_a_frame_larger_than_the_mark_is_taken_whole_once_there_is_room(
+    socket_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recorder waits for room once a frame, not once a hit: a worker ships up to 2 000 a frame."""
+    monkeypatch.setattr(buffer_module, "HOLD_BACK_AT", 3)
+    monkeypatch.setattr(buffer_module, "HOLD_BACK_SECONDS", 60.0)
+    monkeypatch.setattr(recorder, "RECEIVE_GRACE_SECONDS", 0.2)
+    held = VisitBuffer(lambda batch: None, lambda: 3600)
+    monkeypatch.setattr(held, "_ensure_thread", lambda: None)  # nothing written: room never comes
+    serving = recorder.Recorder(socket_path, held)
+    thread = threading.Thread(target=serving.serve, daemon=True)
+    thread.start()
+    link = recorder.RecorderLink(socket_path)
+    assert link.ship([Heartbeat(1, f"s{i}", T0) for i in range(10)])
+    until(lambda: serving.received == 10)
+    assert held.pending() == 10 and held.held_back == 0
+    serving.stop()
+    thread.join(15)
+    link.close()
