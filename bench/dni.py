@@ -388,7 +388,8 @@ def measure(
     # The first visits again, now older than extend_after: each page view extends its lease.
     time.sleep(max(0.0, options.extend_after + 1 - (time.monotonic() - new_ended)))
     extend = returning_requests(seed, list(answers.ids), cap + spare)
-    extending = go(Phase("returning, later", *split(extend, spare), returning_answers.check))
+    later = Phase("returning, later", *split(extend, spare), returning_answers.check)
+    extending = go(later, settle_at_most=15.0)
     overflow = len(answers.overflow) + len(returning_answers.overflow) + len(paced_answers.overflow)
     answered = len(answers.answered) + len(returning_answers.answered) + len(paced_answers.answered)
     sent = new_phase.taken + paced_spare + paced_count
