@@ -54,6 +54,8 @@ HOLD_BACK_AT = 10_000
 # ...a page view at most this long (a stuck writer must not stop answers), polling for room this often.
 HOLD_BACK_SECONDS = 1.0
 HOLD_BACK_POLL_SECONDS = 0.002
+# ``flush_pending`` (attribution, before matching a call) waits at most this long for a flush under way.
+FLUSH_WAIT_SECONDS = 1.0
 # Hits per transaction: keeps every bulk statement well under the databases' parameter limits.
 MAX_BATCH = 2_000
 
@@ -149,29 +151,36 @@ class VisitBuffer:
         while self.behind() and time.monotonic() < deadline and not stop():
             time.sleep(HOLD_BACK_POLL_SECONDS)
 
-    def flush(self, batch_size: int = MAX_BATCH, pause: float = 0.0) -> int:
+    def flush(self, batch_size: int = MAX_BATCH, pause: float = 0.0, wait: float = -1) -> int:
         """Write what is pending now, ``batch_size`` hits per transaction with ``pause`` seconds
         between transactions; on a database error the hits stay for the next flush. Hits added
-        meanwhile wait for the next flush: chasing them, a paced flush wrote tiny transactions."""
+        meanwhile wait for the next flush: chasing them, a paced flush wrote tiny transactions.
+        ``wait``: how long to wait for a flush in progress (-1: as long as it takes); 0 written
+        past it."""
+        if not self._lock.acquire(timeout=wait):
+            return 0
+        try:
+            return self._flush_held(batch_size, pause)
+        finally:
+            self._lock.release()
+
+    def _flush_held(self, batch_size: int, pause: float) -> int:
         written, batch_size = 0, max(1, min(batch_size, MAX_BATCH))
-        with self._lock:
-            due = len(self._pending)
-            while written < due and self._pending:
-                if written and pause > 0:
-                    time.sleep(pause)  # lets this process's request threads have the interpreter
-                size = min(len(self._pending), batch_size, due - written)
-                batch = [self._pending.popleft() for _ in range(size)]
-                try:
-                    self._writer(batch)
-                except DatabaseError:
-                    self._failing = True
-                    log.exception(
-                        "could not write %d visit hits; keeping them for the next flush", len(batch)
-                    )
-                    self._pending.extendleft(reversed(batch))
-                    break
-                self._failing = False
-                written += len(batch)
+        due = len(self._pending)
+        while written < due and self._pending:
+            if written and pause > 0:
+                time.sleep(pause)  # lets this process's request threads have the interpreter
+            size = min(len(self._pending), batch_size, due - written)
+            batch = [self._pending.popleft() for _ in range(size)]
+            try:
+                self._writer(batch)
+            except DatabaseError:
+                self._failing = True
+                log.exception("could not write %d visit hits; keeping them for the next flush", len(batch))
+                self._pending.extendleft(reversed(batch))
+                break
+            self._failing = False
+            written += len(batch)
         return written
 
     def pending(self) -> int:
@@ -242,15 +251,17 @@ def _batching() -> tuple[int, float]:
 buffer = VisitBuffer(_write, _flush_interval)
 
 
-def flush_pending() -> int:
+def flush_pending(wait: float = FLUSH_WAIT_SECONDS) -> int:
     """Write what this process holds, and when it ships to the recorder, wait until the recorder has
-    written it (and whatever other processes shipped before)."""
+    written it (and whatever other processes shipped before). A flush already under way, a send the
+    recorder holds back (``HOLD_BACK_AT``), is waited for at most ``wait`` seconds (-1: as long as
+    it takes): attribution runs while a caller waits, and a visit that recent is rarely the caller's."""
     from ringtrail.visits import recorder
 
-    written = buffer.flush()
+    written = buffer.flush(wait=wait)
     link = recorder.link()
     if link is not None:
-        link.sync()
+        link.sync(recorder.SYNC_SECONDS if wait < 0 else min(wait, recorder.SYNC_SECONDS))
     return written
 
 
@@ -266,7 +277,7 @@ def wait_until_written(timeout: float = 5.0) -> bool:
 def _flush_at_exit() -> None:
     # The database (or logging) may already be gone at interpreter exit; nothing left to tell.
     with contextlib.suppress(Exception):
-        flush_pending()
+        flush_pending(wait=-1)
 
 
 at_process_exit(_flush_at_exit)

@@ -86,26 +86,34 @@ class RecorderLink:
     def sync(self, timeout: float = SYNC_SECONDS) -> bool:
         """Wait until the recorder has written every hit this link shipped; False if it could not
         say so in ``timeout`` seconds. Nothing shipped since the last sync: no round trip (every
-        inbound call asks)."""
-        with self._lock:
-            if self._shipped == self._synced and self._sock is not None and self._pid == os.getpid():
-                return True
-            sock = self._connected()
-            if sock is None:
-                return False
-            try:
-                sock.settimeout(timeout)
-                sock.sendall(wire.frame(wire.SYNC))
-                length, kind = wire.HEAD.unpack(_read_exactly(sock, wire.HEAD.size))
-                written = _read_exactly(sock, length) if length else b""
-                sock.settimeout(SHIP_SECONDS)
-            except (OSError, wire.FrameError) as exc:
-                self._broken(exc)
-                return False
-            done = kind == wire.SYNCED and written == b"1"
-            if done:
-                self._synced = self._shipped
-            return done
+        inbound call asks). A send under way, which the recorder may hold back while it is behind,
+        counts against ``timeout`` too."""
+        if not self._lock.acquire(timeout=timeout):
+            return False
+        try:
+            return self._sync_held(timeout)
+        finally:
+            self._lock.release()
+
+    def _sync_held(self, timeout: float) -> bool:
+        if self._shipped == self._synced and self._sock is not None and self._pid == os.getpid():
+            return True
+        sock = self._connected()
+        if sock is None:
+            return False
+        try:
+            sock.settimeout(timeout)
+            sock.sendall(wire.frame(wire.SYNC))
+            length, kind = wire.HEAD.unpack(_read_exactly(sock, wire.HEAD.size))
+            written = _read_exactly(sock, length) if length else b""
+            sock.settimeout(SHIP_SECONDS)
+        except (OSError, wire.FrameError) as exc:
+            self._broken(exc)
+            return False
+        done = kind == wire.SYNCED and written == b"1"
+        if done:
+            self._synced = self._shipped
+        return done
 
     def close(self) -> None:
         with self._lock:

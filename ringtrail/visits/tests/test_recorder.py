@@ -239,3 +239,28 @@ def test_a_frame_larger_than_the_mark_is_taken_whole_once_there_is_room(
     serving.stop()
     thread.join(15)
     link.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_attribution_does_not_wait_behind_a_send_the_recorder_holds_back(
+    socket_path: str, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    """An inbound call flushes the page views before matching them, while the caller waits; a
+    send the recorder is not reading (it is behind, or stuck) holds the buffer's and the link's locks."""
+    settings.DNI_RECORD_FLUSH_SECONDS = 30
+    monkeypatch.setattr(buffer_module, "HOLD_BACK_AT", 10**9)
+    monkeypatch.setattr(recorder, "SHIP_SECONDS", 60.0)
+    monkeypatch.setenv(recorder.SOCKET_ENV, socket_path)
+    stuck = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stuck.bind(socket_path)
+    stuck.listen(1)  # never read: the first frame (hundreds of KB) fills the socket
+    one_session = "s" * 200
+    buffer_module.buffer.add_received([Heartbeat(1, one_session, T0) for _ in range(20_000)])
+    shipping = threading.Thread(target=buffer_module.buffer.flush)
+    shipping.start()
+    until(lambda: buffer_module.buffer.pending() < 20_000)  # its first frame is being sent
+    assert buffer_module.flush_pending(wait=0.2) == 0
+    assert shipping.is_alive()  # attribution went on; the send still waits
+    stuck.close()  # the send fails: the worker writes those hits itself
+    shipping.join(30)
+    assert not shipping.is_alive() and buffer_module.buffer.pending() == 0
