@@ -39,6 +39,7 @@ def _isolated_cache_and_spool(settings: Any, tmp_path: Path) -> None:
     from ringtrail.visits.buffer import buffer
 
     buffer.discard()  # hits left by an earlier test belong to a database that is gone
-    from ringtrail.visits.actions import forget_local_first_sources
+    from ringtrail.visits.actions import forget_local_first_sources, forget_written_visitors
 
     forget_local_first_sources()  # keyed by account pk, which the next test's database reuses
+    forget_written_visitors()  # likewise: a visitor row written in an earlier test's database

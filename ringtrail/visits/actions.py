@@ -38,6 +38,12 @@ LOCAL_FIRST_SOURCES = 100_000
 # interpreter lock to take it (a zero sleep lets go of it and usually takes it straight back).
 SLICE_PAUSE_SECONDS = 0.0005
 _recent_first_sources: dict[str, tuple[int, float]] = {}
+# Visitors whose rows this process wrote, oldest first: a later page view's visitor row (INSERT …
+# ON CONFLICT DO NOTHING) would change nothing, and building it was a third of the recorder's work
+# for a returning page view (docs/benchmarks.md). Minutes of new visitors; a visitor row is only
+# ever removed with its account or long after its last visit, by retention.
+WRITTEN_VISITORS = 200_000
+_written_visitors: dict[tuple[int, str], None] = {}
 
 
 def touch_of(visit: Visit, source: Source | None, request: SessionRequest) -> dict[str, Any]:
@@ -118,6 +124,9 @@ def write_hits(hits: list[Hit]) -> None:
     with write_gate(), transaction.atomic():
         for sql, rows in statements:
             driver_sql.execute_values(connection, sql, rows)
+        if pages:
+            visitors = [(hit.account_id, hit.visitor_id) for hit in pages]
+            transaction.on_commit(functools.partial(_remember_written, visitors))
         for (account_id, session_id), at in _latest(beats).items():
             Session.objects.filter(account_id=account_id, session_id=session_id, last_seen_at__lt=at).update(
                 last_seen_at=at
@@ -184,7 +193,9 @@ def _latest(beats: list[Heartbeat]) -> dict[tuple[int, str], dt.datetime]:
 def _visitor_rows(pages: list[PageHit]) -> Statement:
     first: dict[tuple[int, str], PageHit] = {}
     for hit in pages:
-        first.setdefault((hit.account_id, hit.visitor_id), hit)
+        key = (hit.account_id, hit.visitor_id)
+        if key not in _written_visitors:
+            first.setdefault(key, hit)
     visitors = [
         {
             "account_id": hit.account_id,
@@ -231,8 +242,8 @@ def _page_view_rows(pages: list[PageHit]) -> Statement:
         f"INSERT INTO {view_table} ({columns}) SELECT s.id, v.url, v.at FROM v "
         f"JOIN {session_table} s ON s.{account} = v.account AND s.{session} = v.session"
     )
-    adapt = connection.ops.adapt_datetimefield_value
-    return sql, [(hit.url, adapt(hit.at), hit.account_id, hit.session_id) for hit in pages]
+    database = driver_sql.database()
+    return sql, [(hit.url, adapt_datetime(database, hit.at), hit.account_id, hit.session_id) for hit in pages]
 
 
 def _session_row(group: list[PageHit]) -> dict[str, Any]:
@@ -361,6 +372,18 @@ def _cached_first_source(key: str) -> int | None:
         return None if local is NOT_LOOKED_UP else local
     except Exception:
         return None
+
+
+def _remember_written(visitors: list[tuple[int, str]]) -> None:
+    for key in visitors:
+        _written_visitors[key] = None
+    with contextlib.suppress(RuntimeError, StopIteration):  # another thread changed it meanwhile
+        while len(_written_visitors) > WRITTEN_VISITORS:
+            _written_visitors.pop(next(iter(_written_visitors)), None)
+
+
+def forget_written_visitors() -> None:
+    _written_visitors.clear()
 
 
 def forget_local_first_sources() -> None:

@@ -12,7 +12,9 @@ import pytest
 from django.db import DatabaseError, transaction
 
 from ringtrail.testing import wired_account
+from ringtrail.visits import actions
 from ringtrail.visits import buffer as buffer_module
+from ringtrail.visits.actions import write_hits
 from ringtrail.visits.buffer import Heartbeat, Hit, PageHit, VisitBuffer, buffer, flush_pending
 from ringtrail.visits.models import PageView, Session, Visitor
 
@@ -302,3 +304,28 @@ def test_the_background_thread_writes_at_once_when_callers_wait(monkeypatch: pyt
         pending.add(Heartbeat(1, f"s{i}", T0))
     until(lambda: len(written) == 2)
     assert pending.pending() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_visitor_row_is_built_once_then_its_later_page_views_skip_it() -> None:
+    account = wired_account().account
+    first = hit(account.pk, "v1", "s1", "https://acme.test/a", T0)
+    assert len(actions._visitor_rows([first])[1]) == 1
+    write_hits([first])
+    later = hit(account.pk, "v1", "s2", "https://acme.test/b", T0 + dt.timedelta(days=1))
+    assert actions._visitor_rows([later])[1] == []  # its row exists: nothing to build or send
+    write_hits([later])
+    assert Visitor.objects.get(visitor_id="v1").first_touch["landing_url"] == "https://acme.test/a"
+    assert Session.objects.filter(visitor_id="v1").count() == 2 and PageView.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_visitor_whose_write_rolled_back_is_written_with_its_next_page_view() -> None:
+    account = wired_account().account
+    first = hit(account.pk, "v1", "s1", "https://acme.test/a", T0)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        write_hits([first])
+        raise RuntimeError("the caller's transaction rolls back")
+    assert not Visitor.objects.exists()
+    write_hits([first])
+    assert Visitor.objects.filter(visitor_id="v1").exists()
