@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import select
 import signal
 import socket
 import stat
@@ -67,6 +68,8 @@ class RecorderLink:
         self._retry_at = 0.0
         self._shipped = 0  # frames shipped, and how many of them the recorder said were written
         self._synced = 0
+        self._unanswered = 0  # syncs sent whose replies have not been read (they came too late)
+        self._received = bytearray()  # what was read of the recorder's replies, whole frames or not
 
     def ship(self, hits: list[Hit]) -> bool:
         """Hand ``hits`` to the recorder; False when it cannot be reached (write them yourself)."""
@@ -96,35 +99,70 @@ class RecorderLink:
             self._lock.release()
 
     def _sync_held(self, timeout: float) -> bool:
+        """A sync that times out keeps the connection: its reply is read, and skipped, by the next
+        one. Breaking it sent the worker's next second of page views to the database directly,
+        ahead of older ones of the same visits that the recorder still held."""
         if self._shipped == self._synced and self._sock is not None and self._pid == os.getpid():
             return True
         sock = self._connected()
         if sock is None:
             return False
+        deadline = time.monotonic() + timeout
         try:
-            sock.settimeout(timeout)
+            if not select.select([], [sock], [], timeout)[1]:
+                return False  # the recorder reads nothing now: not even the request fits
             sock.sendall(wire.frame(wire.SYNC))
-            length, kind = wire.HEAD.unpack(_read_exactly(sock, wire.HEAD.size))
-            written = _read_exactly(sock, length) if length else b""
-            sock.settimeout(SHIP_SECONDS)
+            self._unanswered += 1
+            written = self._latest_reply(sock, deadline)
+        except TimeoutError:
+            return False
         except (OSError, wire.FrameError) as exc:
             self._broken(exc)
             return False
-        done = kind == wire.SYNCED and written == b"1"
-        if done:
+        finally:
+            with contextlib.suppress(OSError):
+                sock.settimeout(SHIP_SECONDS)
+        if written:
             self._synced = self._shipped
-        return done
+        return written
+
+    def _latest_reply(self, sock: socket.socket, deadline: float) -> bool:
+        """Read replies until the one to the latest sync (``TimeoutError`` at ``deadline``): did
+        the recorder write everything it had?"""
+        while True:
+            while len(self._received) >= wire.HEAD.size:
+                length, kind = wire.HEAD.unpack_from(self._received)
+                if len(self._received) < wire.HEAD.size + length:
+                    break
+                reply = bytes(self._received[wire.HEAD.size : wire.HEAD.size + length])
+                del self._received[: wire.HEAD.size + length]
+                if kind != wire.SYNCED:
+                    raise wire.FrameError(f"unexpected reply kind {kind}")
+                self._unanswered -= 1
+                if not self._unanswered:
+                    return reply == b"1"
+            sock.settimeout(max(0.0, deadline - time.monotonic()) or 1e-6)
+            chunk = sock.recv(4096)
+            if not chunk:
+                raise wire.FrameError("connection closed mid-reply")
+            self._received += chunk
 
     def close(self) -> None:
         with self._lock:
             if self._sock is not None:
                 self._sock.close()
             self._sock = None
+            self._forget_replies()
+
+    def _forget_replies(self) -> None:
+        """A new connection owes no replies of the last one."""
+        self._unanswered, self._received = 0, bytearray()
 
     def _connected(self) -> socket.socket | None:
         if self._pid != os.getpid():  # a forked worker must not share its parent's connection
             self._sock, self._pid, self._retry_at = None, os.getpid(), 0.0
             self._shipped = self._synced = 0
+            self._forget_replies()
         if self._sock is not None:
             return self._sock
         if time.monotonic() < self._retry_at:
@@ -145,6 +183,7 @@ class RecorderLink:
             with contextlib.suppress(OSError):
                 self._sock.close()
         self._sock = None
+        self._forget_replies()
         self._retry_at = time.monotonic() + RETRY_SECONDS
         log.warning("recorder at %s unreachable (%s); writing page views in this process", self.path, exc)
 

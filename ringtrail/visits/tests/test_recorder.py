@@ -264,3 +264,35 @@ def test_attribution_does_not_wait_behind_a_send_the_recorder_holds_back(
     stuck.close()  # the send fails: the worker writes those hits itself
     shipping.join(30)
     assert not shipping.is_alive() and buffer_module.buffer.pending() == 0
+
+
+def test_a_sync_that_times_out_keeps_the_link_and_the_next_one_skips_its_late_reply(
+    socket_path: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Breaking the link sent the worker's next page views to the database directly, ahead of
+    older ones of the same visits that the recorder still held."""
+    monkeypatch.setattr(recorder, "RECEIVE_GRACE_SECONDS", 0.2)
+    busy = threading.Event()
+    written: list[Hit] = []
+
+    def write_when_free(batch: list[Hit]) -> None:
+        busy.wait(30)
+        written.extend(batch)
+
+    held = VisitBuffer(write_when_free, lambda: 3600)
+    monkeypatch.setattr(held, "_ensure_thread", lambda: None)  # writes only when a sync asks
+    serving = recorder.Recorder(socket_path, held)
+    thread = threading.Thread(target=serving.serve, daemon=True)
+    thread.start()
+    link = recorder.RecorderLink(socket_path)
+    first, second = Heartbeat(1, "s1", T0), Heartbeat(1, "s2", T0)
+    assert link.ship([first])
+    assert not link.sync(timeout=0.2)  # the recorder is still writing
+    busy.set()
+    assert link.ship([second])  # still to the recorder
+    assert link.sync(timeout=10)  # its own reply, after the late one
+    assert written == [first, second]
+    assert "unreachable" not in caplog.text
+    serving.stop()
+    thread.join(15)
+    link.close()
