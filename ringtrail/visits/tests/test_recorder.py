@@ -3,6 +3,7 @@ hits and the recorder writes them; a worker that cannot reach it writes them its
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import marshal
 import pickle
@@ -53,6 +54,16 @@ def socket_path(tmp_path: Path) -> str:
     return str(tmp_path / "recorder.sock")
 
 
+@contextlib.contextmanager
+def serving_on_a_thread(socket_path: str, held: VisitBuffer) -> Iterator[recorder.Recorder]:
+    serving = recorder.Recorder(socket_path, held)
+    thread = threading.Thread(target=serving.serve, daemon=True)
+    thread.start()
+    yield serving
+    serving.stop()
+    thread.join(15)
+
+
 @pytest.fixture
 def running(socket_path: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[recorder.Recorder]:
     """A recorder serving on a thread; its own buffer flushes only when asked (a sync, or stopping)."""
@@ -60,13 +71,8 @@ def running(socket_path: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[recor
 
     monkeypatch.setattr(recorder, "RECEIVE_GRACE_SECONDS", 0.2)  # the tests' links never hang up
 
-    held = VisitBuffer(write_hits, lambda: 3600)
-    serving = recorder.Recorder(socket_path, held)
-    thread = threading.Thread(target=serving.serve, daemon=True)
-    thread.start()
-    yield serving
-    serving.stop()
-    thread.join(15)
+    with serving_on_a_thread(socket_path, VisitBuffer(write_hits, lambda: 3600)) as serving:
+        yield serving
 
 
 @pytest.mark.django_db(transaction=True)
@@ -172,6 +178,18 @@ def test_start_process_gives_up_on_a_path_too_long(tmp_path: Path, caplog: Any) 
     assert "too long" in caplog.text
 
 
+class HeldWriter:
+    """A recorder's writer that writes nothing until ``free`` is set: no CPU for it, or a slow write."""
+
+    def __init__(self) -> None:
+        self.free = threading.Event()
+        self.written: list[Hit] = []
+
+    def __call__(self, batch: list[Hit]) -> None:
+        self.free.wait(30)
+        self.written.extend(batch)
+
+
 def test_a_recorder_behind_stops_reading_its_workers_and_drops_nothing(
     socket_path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -180,29 +198,19 @@ def test_a_recorder_behind_stops_reading_its_workers_and_drops_nothing(
     monkeypatch.setattr(buffer_module, "HOLD_BACK_AT", 5)
     monkeypatch.setattr(buffer_module, "MAX_PENDING", 12)
     monkeypatch.setattr(recorder, "RECEIVE_GRACE_SECONDS", 0.2)
-    starved = threading.Event()
-    written: list[Hit] = []
-
-    def write_once_given_a_cpu(batch: list[Hit]) -> None:
-        starved.wait(30)
-        written.extend(batch)
-
-    held = VisitBuffer(write_once_given_a_cpu, lambda: 3600)
-    serving = recorder.Recorder(socket_path, held)
-    thread = threading.Thread(target=serving.serve, daemon=True)
-    thread.start()
+    writer = HeldWriter()  # no CPU to write while the workers answer
+    held = VisitBuffer(writer, lambda: 3600)
     link = recorder.RecorderLink(socket_path)
     beats = [Heartbeat(1, f"s{i}", T0) for i in range(50)]
-    shipping = threading.Thread(target=lambda: [link.ship(beats[i : i + 5]) for i in range(0, 50, 5)])
-    shipping.start()
-    until(lambda: held.held_back > 0)
-    assert serving.received <= 10 and held.pending() <= 5 and held.dropped == 0
-    starved.set()
-    shipping.join(10)
-    until(lambda: serving.received == 50)
-    serving.stop()
-    thread.join(15)
-    assert written == beats and held.dropped == 0
+    with serving_on_a_thread(socket_path, held) as serving:
+        shipping = threading.Thread(target=lambda: [link.ship(beats[i : i + 5]) for i in range(0, 50, 5)])
+        shipping.start()
+        until(lambda: held.held_back > 0)
+        assert serving.received <= 10 and held.pending() <= 5 and held.dropped == 0
+        writer.free.set()
+        shipping.join(10)
+        until(lambda: serving.received == 50)
+    assert writer.written == beats and held.dropped == 0
     link.close()
 
 
@@ -229,15 +237,11 @@ def test_a_frame_larger_than_the_mark_is_taken_whole_once_there_is_room(
     monkeypatch.setattr(recorder, "RECEIVE_GRACE_SECONDS", 0.2)
     held = VisitBuffer(lambda batch: None, lambda: 3600)
     monkeypatch.setattr(held, "_ensure_thread", lambda: None)  # nothing written: room never comes
-    serving = recorder.Recorder(socket_path, held)
-    thread = threading.Thread(target=serving.serve, daemon=True)
-    thread.start()
     link = recorder.RecorderLink(socket_path)
-    assert link.ship([Heartbeat(1, f"s{i}", T0) for i in range(10)])
-    until(lambda: serving.received == 10)
-    assert held.pending() == 10 and held.held_back == 0
-    serving.stop()
-    thread.join(15)
+    with serving_on_a_thread(socket_path, held) as serving:
+        assert link.ship([Heartbeat(1, f"s{i}", T0) for i in range(10)])
+        until(lambda: serving.received == 10)
+        assert held.pending() == 10 and held.held_back == 0
     link.close()
 
 
@@ -272,27 +276,17 @@ def test_a_sync_that_times_out_keeps_the_link_and_the_next_one_skips_its_late_re
     """Breaking the link sent the worker's next page views to the database directly, ahead of
     older ones of the same visits that the recorder still held."""
     monkeypatch.setattr(recorder, "RECEIVE_GRACE_SECONDS", 0.2)
-    busy = threading.Event()
-    written: list[Hit] = []
-
-    def write_when_free(batch: list[Hit]) -> None:
-        busy.wait(30)
-        written.extend(batch)
-
-    held = VisitBuffer(write_when_free, lambda: 3600)
+    writer = HeldWriter()  # a slow write
+    held = VisitBuffer(writer, lambda: 3600)
     monkeypatch.setattr(held, "_ensure_thread", lambda: None)  # writes only when a sync asks
-    serving = recorder.Recorder(socket_path, held)
-    thread = threading.Thread(target=serving.serve, daemon=True)
-    thread.start()
     link = recorder.RecorderLink(socket_path)
     first, second = Heartbeat(1, "s1", T0), Heartbeat(1, "s2", T0)
-    assert link.ship([first])
-    assert not link.sync(timeout=0.2)  # the recorder is still writing
-    busy.set()
-    assert link.ship([second])  # still to the recorder
-    assert link.sync(timeout=10)  # its own reply, after the late one
-    assert written == [first, second]
+    with serving_on_a_thread(socket_path, held):
+        assert link.ship([first])
+        assert not link.sync(timeout=0.2)  # the recorder is still writing
+        writer.free.set()
+        assert link.ship([second])  # still to the recorder
+        assert link.sync(timeout=10)  # its own reply, after the late one
+    assert writer.written == [first, second]
     assert "unreachable" not in caplog.text
-    serving.stop()
-    thread.join(15)
     link.close()
