@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connections
 from pytest_django.live_server_helper import LiveServer
 
 from ringtrail.calls.models import Call
@@ -72,6 +73,16 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 def test_shown_number_rings_and_the_call_knows_the_visit(live_server: LiveServer, browser: Any) -> None:
+    try:
+        _shown_number_rings_and_the_call_knows_the_visit(live_server, browser)
+    finally:
+        # With Playwright's sync API running, this body gets a Django connection of its own (a
+        # second wrapper of "default" in the main thread), which pytest-django's teardown never
+        # sees: left open, it kept PostgreSQL from dropping the test database at the end of the run.
+        connections.close_all()
+
+
+def _shown_number_rings_and_the_call_knows_the_visit(live_server: LiveServer, browser: Any) -> None:
     site = make_site()
     customer = CustomerSite(f"{live_server.url}/t/{site.key}.js")
     try:
