@@ -13,7 +13,6 @@ Rules every store follows:
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from django.db import connection
 from ringtrail.dni import lease_sql, reservations
 from ringtrail.dni.models import Lease, Pool
 from ringtrail.dni.reservations import Reservations
+from ringtrail.lib.bounded import put_bounded
 from ringtrail.numbers.models import NumberState
 from ringtrail.visits.buffer import ExtensionHit, buffer
 
@@ -317,10 +317,7 @@ def remember_recent(plan: PoolPlan, visitor_id: str, session_id: str, grant: Gra
     if grant.tracking_number_id is None or grant.overflow:
         return
     remembered = (grant.tracking_number_id, session_id, grant.recycled, extended, extended)
-    _recent[(plan.pool_id, visitor_id)] = remembered
-    if len(_recent) > RECENT_MAX:
-        with contextlib.suppress(RuntimeError, StopIteration):  # another thread changed it meanwhile
-            _recent.pop(next(iter(_recent)), None)
+    put_bounded(_recent, (plan.pool_id, visitor_id), remembered, RECENT_MAX)
 
 
 def recent_grant(

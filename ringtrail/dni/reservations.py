@@ -41,6 +41,7 @@ from django.db import close_old_connections, connection
 
 from ringtrail.dni import lease_sql
 from ringtrail.lib import clock
+from ringtrail.lib.bounded import put_bounded
 from ringtrail.lib.process_exit import at_process_exit
 
 if TYPE_CHECKING:
@@ -382,10 +383,8 @@ _unwritten: dict[tuple[int, str], tuple[int, str, float]] = {}
 
 
 def remember_unwritten(pool_id: int, visitor_id: str, number_id: int, session_id: str) -> None:
-    _unwritten[(pool_id, visitor_id)] = (number_id, session_id, time.monotonic() + UNWRITTEN_SECONDS)
-    if len(_unwritten) > UNWRITTEN_MAX:
-        with contextlib.suppress(RuntimeError, StopIteration):  # another thread changed it meanwhile
-            _unwritten.pop(next(iter(_unwritten)), None)
+    unwritten = (number_id, session_id, time.monotonic() + UNWRITTEN_SECONDS)
+    put_bounded(_unwritten, (pool_id, visitor_id), unwritten, UNWRITTEN_MAX)
 
 
 def unwritten(pool_id: int, visitor_id: str, session_id: str) -> int | None:

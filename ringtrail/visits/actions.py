@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import enum
 import functools
@@ -19,6 +18,7 @@ from ringtrail.accounts.models import Account
 from ringtrail.dni import lease_sql
 from ringtrail.dni.requests import SessionRequest
 from ringtrail.lib import driver_sql
+from ringtrail.lib.bounded import put_bounded
 from ringtrail.lib.fast_insert import adapt_datetime, rows_statement, sql_name
 from ringtrail.lib.redis_client import Command, client_for
 from ringtrail.lib.sqlite_writes import write_gate
@@ -293,10 +293,8 @@ def remember_first_source(account: Account, visitor_id: str, source: Source | No
 def remember_here(account: Account, visitor_id: str, source_id: int) -> None:
     """Keep a first-touch source (0: none) in this process for the cookie window."""
     key = _first_source_key(account.pk, visitor_id)
-    _recent_first_sources[key] = (source_id, time.time() + account.cookie_window_days * 86400)
-    if len(_recent_first_sources) > LOCAL_FIRST_SOURCES:
-        with contextlib.suppress(RuntimeError, StopIteration):  # another thread changed it meanwhile
-            _recent_first_sources.pop(next(iter(_recent_first_sources)), None)
+    until = time.time() + account.cookie_window_days * 86400
+    put_bounded(_recent_first_sources, key, (source_id, until), LOCAL_FIRST_SOURCES)
 
 
 def first_source_here(account: Account, visitor_id: str) -> int | NotLookedUp:
@@ -376,10 +374,7 @@ def _cached_first_source(key: str) -> int | None:
 
 def _remember_written(visitors: list[tuple[int, str]]) -> None:
     for key in visitors:
-        _written_visitors[key] = None
-    with contextlib.suppress(RuntimeError, StopIteration):  # another thread changed it meanwhile
-        while len(_written_visitors) > WRITTEN_VISITORS:
-            _written_visitors.pop(next(iter(_written_visitors)), None)
+        put_bounded(_written_visitors, key, None, WRITTEN_VISITORS)
 
 
 def forget_written_visitors() -> None:
