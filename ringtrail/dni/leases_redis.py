@@ -14,8 +14,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -37,6 +38,7 @@ from ringtrail.dni.leases_redis_lua import (
     HOLDERS,
     RECENT,
     RESERVE,
+    RETURNING,
     SYNC,
     TOUCH,
     UNRESERVE,
@@ -67,6 +69,7 @@ class RedisLeaseStore:
         self._touch = client.register_script(TOUCH)
         self._holders = client.register_script(HOLDERS)
         self._recent = client.register_script(RECENT)
+        self._returning = client.register_script(RETURNING)
         self._client = client
         self.reservations = Reservations(RedisBackend(self, client))
         self.behind = behind or Behind(client)
@@ -89,6 +92,25 @@ class RedisLeaseStore:
         args, eligible, version = self._acquire_args(plan, visitor_id, session_id, now)
         reply = run_script(self._client, self._acquire, args)
         return self._granted(plan, reply, args, eligible, version, (visitor_id, session_id))
+
+    def first_touch_and_lease(
+        self, first_touch_key: str, pools_by_source: Mapping[int, int], visitor_id: str
+    ) -> tuple[int | None, VisitorLease | None]:
+        """A returning visitor's first-touch source as remembered at ``first_touch_key`` (None:
+        not remembered; 0: no source), and the visitor's latest lease in that source's pool, in one
+        read-only round trip: asked one after the other, they were two."""
+        args: list[str | int] = [self.prefix, first_touch_key, visitor_id]
+        for source_id, pool_id in pools_by_source.items():
+            args += [source_id, pool_id]
+        reply = run_script(self._client, self._returning, args)
+        if not reply:
+            return None, None
+        first = int(reply[0])
+        if len(reply) < 6:
+            return first, None
+        pool, number, session, ends, recycled = reply[1:6]
+        lease = VisitorLease(int(pool), int(number), session.decode(), float(ends), bool(int(recycled or 0)))
+        return first, lease
 
     def _extend_behind(self, plan: PoolPlan, session_id: str, now: dt.datetime) -> None:
         """A page view's extension of its visit's leases, as a heartbeat's, with the next flush."""
@@ -199,6 +221,17 @@ class RedisLeaseStore:
         ends = [(float(end), pool) for (pool, _), end in zip(held, pipe.execute(), strict=True) if end]
         live = [(end, pool) for end, pool in ends if end > now.timestamp()]
         return max(live)[1] if live else None
+
+
+@dataclass(frozen=True)
+class VisitorLease:
+    """A visitor's latest lease in a pool, as Redis held it: it may have ended."""
+
+    pool_id: int
+    number_id: int
+    session_id: str
+    ends: float  # epoch seconds
+    recycled: bool
 
 
 class RedisBackend:

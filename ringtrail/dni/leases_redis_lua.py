@@ -243,6 +243,25 @@ end
 return out
 """
 
+RETURNING = """
+-- ARGV: prefix first-touch-key visitor, then (source, its pool) pairs
+-- Read only: a returning visitor's first-touch source and its latest lease in that source's pool,
+-- for a process that remembers neither (``RedisLeaseStore.first_touch_and_lease``).
+local P, visitor = ARGV[1], ARGV[3]
+local first = redis.call('GET', ARGV[2])
+if not first then return {} end
+for i = 4, #ARGV, 2 do
+  if ARGV[i] == first then
+    local id = redis.call('GET', P .. 'p:' .. ARGV[i + 1] .. ':v:' .. visitor)
+    if not id then return {first} end
+    local f = redis.call('HMGET', P .. 'lease:' .. id, 'n', 's', 'end', 'r')
+    if not f[1] or not f[3] then return {first} end
+    return {first, ARGV[i + 1], f[1], f[2], f[3], f[4]}
+  end
+end
+return {first}
+"""
+
 # Reservations (``dni/reservations.py``): free numbers a process takes ahead under load, marked
 # leased for the hold time, as the SQL store marks its rows. Marking ``ends`` too keeps them out of
 # an availability set rebuilt meanwhile (``SYNC``).

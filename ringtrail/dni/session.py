@@ -20,7 +20,7 @@ from django.core.cache import cache
 
 from ringtrail.accounts.models import Account
 from ringtrail.dni.config import AccountConfig, formatted_number
-from ringtrail.dni.leases import Gate, Grant, PoolPlan, lease_store, writes_behind
+from ringtrail.dni.leases import Gate, Grant, PoolPlan, lease_store, remember_recent, writes_behind
 from ringtrail.dni.leases_redis import RedisLeaseStore
 from ringtrail.dni.requests import SessionRequest
 from ringtrail.lib import clock, random_ids, ratelimit
@@ -79,6 +79,8 @@ def handle(
     step = None
     if known is not visit_actions.NOT_LOOKED_UP:
         step = _gate_and_lease(config, hits, outcome, new, known, now)
+    else:
+        step = _returning_in_one_read(config, hits, outcome, matched, now)
     if step is None:
         step = _gate_then_lease(config, hits, outcome, new, sticky, matched, now)
     source, grant = step.source, step.grant
@@ -186,6 +188,43 @@ def _gate_and_lease(
     if grant is None:
         return Step(source, _limited_grant(config, source), limited=True)
     return Step(source, grant)
+
+
+def _returning_in_one_read(
+    config: AccountConfig, hits: ratelimit.Hits, outcome: Outcome, matched: Source | None, now: dt.datetime
+) -> Step | None:
+    """A returning visitor's page view in a process that remembers neither its first touch nor its
+    lease (another worker answered the visit's last page view), with the Redis store where writes
+    may go behind: both read in one round trip, where they were two. The lease script runs only
+    when the lease read will not do as it is (``leases.recent_grant``). None where this does not
+    apply: ``_gate_then_lease`` runs then."""
+    store = lease_store()
+    if not settings.REDIS_URL or not config.pools or not isinstance(store, RedisLeaseStore):
+        return None
+    if not writes_behind():
+        return None
+    account, visitor = config.account, outcome.visitor
+    allowed = behind_for(settings.REDIS_URL).gate(ratelimit.counters(hits), ratelimit.COUNTER_TTL, ())
+    pools = {source_id: pool.pk for source_id, pool in config.pools.items()}
+    key = visit_actions.first_source_key(account, visitor)
+    try:
+        first, lease = store.first_touch_and_lease(key, pools, visitor)
+    except Exception:
+        log.exception("Redis unavailable: first touches come from the database")
+        first, lease = None, None
+    if first is not None:
+        visit_actions.remember_here(account, visitor, first)
+    source = _first_touch(config, visitor, matched, now, first)
+    if source is None:
+        return Step(None, Grant(None), not allowed)
+    if not allowed:
+        return Step(source, _limited_grant(config, source), limited=True)
+    pool = config.pools.get(source.pk)
+    if pool is not None and lease is not None and lease.pool_id == pool.pk:
+        plan = PoolPlan.of(pool)
+        grant = Grant(lease.number_id, recycled=lease.recycled)
+        remember_recent(plan, visitor, lease.session_id, grant, lease.ends - plan.hold.total_seconds())
+    return Step(source, assign_number(config, source, visitor, outcome.session, now))
 
 
 def _limited_grant(config: AccountConfig, source: Source) -> Grant:

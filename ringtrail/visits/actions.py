@@ -315,6 +315,11 @@ def remember_first_source_command(account: Account, visitor_id: str, source: Sou
     return ("SET", key, value, "EX", account.cookie_window_days * 86400)
 
 
+def first_source_key(account: Account, visitor_id: str) -> str:
+    """Where Redis remembers the visitor's first-touch source (``remember_first_source_command``)."""
+    return _first_source_key(account.pk, visitor_id)
+
+
 def first_source_lookup_command(account: Account, visitor_id: str) -> Command:
     """The Redis read of ``first_source_id``; pass its reply back as ``cached``."""
     return ("GET", _first_source_key(account.pk, visitor_id))

@@ -16,6 +16,7 @@ from django.test import Client
 
 from ringtrail.dni import leases
 from ringtrail.dni.leases_redis import RedisLeaseStore
+from ringtrail.dni.leases_redis_lua import RETURNING
 from ringtrail.dni.session import drop_counts
 from ringtrail.dni.tests.support import TARGET, Site, make_site, post, visit
 from ringtrail.lib import clock, redis_client
@@ -186,6 +187,45 @@ def test_with_the_redis_store_and_writes_behind_no_script_counts_a_hit(
         assert int(redis.Redis.from_url(REDIS_URL).get(counter) or 0) == 3
     finally:
         buffer.discard()
+
+
+def test_a_returning_visitor_another_process_answered_costs_one_round_trip(
+    transactional_db: None, settings: Any, redis_store: RedisLeaseStore, sends: Callable[[], int]
+) -> None:
+    """Another worker answered the visit's last page view: the first touch and the lease are read
+    in one round trip, and a lease extended lately needs no script; a new visit still gets one."""
+    site = make_site()
+    redis_store.behind = Behind(redis.Redis.from_url(REDIS_URL), background=False)  # flushed when told
+    redis.Redis.from_url(REDIS_URL).script_load(RETURNING)  # not a round trip of the page view's
+    web = Client(REMOTE_ADDR=_fresh_ip())
+    try:
+        first = post(web, site, visit()).json()
+        redis_store.behind.flush()  # the first touch, sent behind, reaches Redis
+        _as_if_another_process_answers()
+        inner = {"visitor": first["visitor"], "session": first["session"]}
+        before = sends()
+        second = post(web, site, visit("https://acme.test/pricing", referrer="https://acme.test/", **inner))
+        assert sends() == before + 1 and second.json()["swaps"] == first["swaps"]
+        # The process now remembers both: the next page view costs nothing.
+        before = sends()
+        post(web, site, visit("https://acme.test/about", referrer="https://acme.test/", **inner))
+        assert sends() == before
+        # A new visit of the visitor, on a direct visit: the read, then the lease script, which keeps
+        # the number for the new session; the source is still the first touch's.
+        _as_if_another_process_answers()
+        before = sends()
+        third = post(web, site, visit("https://acme.test/", referrer="", visitor=first["visitor"])).json()
+        assert sends() == before + 2 and third["swaps"] == first["swaps"]
+        assert third["session"] != first["session"]
+        number = next(n for n in site.numbers if n.number == first["swaps"][TARGET]["number"])
+        assert [h.session_id for h in redis_store.holders(number.pk, clock.now())] == [third["session"]]
+    finally:
+        buffer.discard()
+
+
+def _as_if_another_process_answers() -> None:
+    forget_local_first_sources()
+    leases.forget_recent_grants()
 
 
 def _away_from_a_window_edge() -> None:
