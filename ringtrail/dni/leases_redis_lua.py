@@ -31,8 +31,9 @@ local function keep(key, ttl)
   if redis.call('TTL', key) < ttl then redis.call('EXPIRE', key, ttl) end
 end
 -- The keys of a lease just written or extended live as long as it needs them. ``fresh``: the
--- number's current-lease key and the visitor's key were just SET with their TTLs.
-local function extend(now, retention, pool, number, visitor_key, session_key, lease_key, ends, fresh)
+-- number's current-lease key and the visitor's key were just SET with their TTLs. Returns how long
+-- the pool's keys must live for it (``keep_pool``).
+local function extend_lease(now, retention, number, visitor_key, session_key, lease_key, ends, fresh)
   local live = math.ceil(ends - now) + 60
   local kept = math.ceil(ends - now) + retention
   -- A live lease is its number's latest and its visitor's only one in the pool (a new lease on
@@ -44,15 +45,26 @@ local function extend(now, retention, pool, number, visitor_key, session_key, le
     redis.call('EXPIRE', visitor_key, live)
   end
   keep(session_key, live)  -- the session's leases in other pools may need it longer
-  -- Pool-wide keys outlive all of the pool's leases: lengthened only when they fall well short, so
-  -- that a lease costs one TTL read here, not six commands. The availability set and its version
-  -- expire together: a missing version rebuilds the set.
+  return kept
+end
+-- Pool-wide keys outlive all of the pool's leases: lengthened only when they fall well short of
+-- ``kept``, so that a lease costs one TTL read here, not six commands (a batch of leases, one).
+-- The availability set and its version expire together: a missing version rebuilds the set.
+local function keep_pool(pool, kept)
   local ends_key = P .. 'p:' .. pool .. ':ends'
   if redis.call('TTL', ends_key) < kept - math.min(3600, math.floor(kept / 10)) then
     redis.call('EXPIRE', ends_key, kept)
     redis.call('EXPIRE', P .. 'p:' .. pool .. ':avail', kept)
     redis.call('EXPIRE', P .. 'p:' .. pool .. ':ver', kept)
   end
+end
+local function extend(now, retention, pool, number, visitor_key, session_key, lease_key, ends, fresh)
+  keep_pool(pool, extend_lease(now, retention, number, visitor_key, session_key, lease_key, ends, fresh))
+end
+-- A number's history is read only by start, newest first, a few entries at a time: trimming what
+-- is older than ``trim`` on one lease in 16 keeps it as short, at a sixteenth of the work.
+local function trim_history(hist, id, start, trim)
+  if id % 16 == 0 then redis.call('ZREMRANGEBYSCORE', hist, '-inf', '(' .. (start - trim)) end
 end
 """
 
@@ -97,7 +109,7 @@ local function new_lease(number, recycled)
     'st', now, 'ls', now, 'end', ends, 'hold', hold, 'cd', cooldown, 'r', recycled)
   redis.call('SET', P .. 'n:' .. number .. ':cur', id, 'EX', math.ceil(hold) + retention)
   redis.call('ZADD', hist, now, id)
-  redis.call('ZREMRANGEBYSCORE', hist, '-inf', '(' .. (now - trim))
+  trim_history(hist, id, now, trim)
   redis.call('ZADD', ends_key, ends, number)
   redis.call('ZADD', avail_key, ends + cooldown, number)
   redis.call('SET', visitor_key, id, 'EX', math.ceil(hold) + 60)
@@ -310,10 +322,13 @@ WRITE_LEASES = (
 --       cooldown recycled
 -- Leases handed out from reserved numbers, as ``new_lease`` in ``ACQUIRE`` writes one.
 local retention, trim = tonumber(ARGV[2]), tonumber(ARGV[3])
+local count = (#ARGV - 3) / 9
+local id = redis.call('INCRBY', P .. 'lease:seq', count) - count  -- ids for the batch at once
+local pools = {}  -- pool → how long its keys must live for the batch's leases
 for i = 4, #ARGV, 9 do
   local pool, number, visitor, session, account = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local start, ends, cooldown = tonumber(ARGV[i + 5]), tonumber(ARGV[i + 6]), tonumber(ARGV[i + 7])
-  local id = redis.call('INCR', P .. 'lease:seq')
+  id = id + 1
   local key, hist = P .. 'lease:' .. id, P .. 'n:' .. number .. ':hist'
   local visitor_key = P .. 'p:' .. pool .. ':v:' .. visitor
   local session_key = P .. 's:' .. account .. ':' .. session
@@ -321,13 +336,15 @@ for i = 4, #ARGV, 9 do
     'ls', ARGV[i + 5], 'end', ARGV[i + 6], 'hold', ends - start, 'cd', ARGV[i + 7], 'r', ARGV[i + 8])
   redis.call('SET', P .. 'n:' .. number .. ':cur', id, 'EX', math.ceil(ends - start) + retention)
   redis.call('ZADD', hist, start, id)
-  redis.call('ZREMRANGEBYSCORE', hist, '-inf', '(' .. (start - trim))
+  trim_history(hist, id, start, trim)
   redis.call('ZADD', P .. 'p:' .. pool .. ':ends', ends, number)
   redis.call('ZADD', P .. 'p:' .. pool .. ':avail', 'XX', ends + cooldown, number)
   redis.call('SET', visitor_key, id, 'EX', math.ceil(ends - start) + 60)
   redis.call('SADD', session_key, id)
-  extend(start, retention, pool, number, visitor_key, session_key, key, ends, true)
+  local kept = extend_lease(start, retention, number, visitor_key, session_key, key, ends, true)
+  pools[pool] = math.max(pools[pool] or 0, kept)
 end
-return (#ARGV - 3) / 9
+for pool, kept in pairs(pools) do keep_pool(pool, kept) end
+return count
 """
 )

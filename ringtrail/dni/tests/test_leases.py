@@ -19,7 +19,7 @@ from django.db import connection
 
 from ringtrail.dni import lease_sql
 from ringtrail.dni.leases import Gate, LeaseStore, PoolPlan, SqlLeaseStore, lease_store
-from ringtrail.dni.leases_redis import RedisLeaseStore
+from ringtrail.dni.leases_redis import HISTORY_TRIM_SECONDS, RedisBackend, RedisLeaseStore
 from ringtrail.dni.models import Lease, Pool
 from ringtrail.numbers.models import TrackingNumber
 from ringtrail.sources.models import Source
@@ -269,6 +269,29 @@ def test_redis_keys_of_a_kept_lease_keep_a_ttl(pool_of: Callable) -> None:
         keys = list(client.scan_iter(match=f"{redis_store.prefix}*"))
         ttls = {key: client.ttl(key) for key in keys if not key.endswith(b"lease:seq")}
         assert ttls[lease_key] >= 15 * 60 and all(ttl >= 15 * 60 for ttl in ttls.values()), ttls
+        client.close()
+
+
+def test_redis_history_older_than_the_trim_is_dropped(pool_of: Callable) -> None:
+    """A number's history is trimmed on one lease in sixteen, by the lease script and by leases
+    written in a batch alike: it never grows with every lease past the trim window."""
+    plan, numbers, _ = pool_of(1)
+    month = dt.timedelta(seconds=HISTORY_TRIM_SECONDS) + MIN
+    for redis_store in _redis_store():
+        assert isinstance(redis_store, RedisLeaseStore)
+        client = redis.Redis.from_url(REDIS_URL)
+        hist = f"{redis_store.prefix}n:{numbers[0].pk}:hist"
+        for i in range(40):
+            grant = redis_store.acquire(plan, f"v{i}", f"s{i}", T0 + i * month)
+            assert grant.tracking_number_id == numbers[0].pk
+        assert client.zcard(hist) <= 16
+        batch_start = T0 + 40 * month
+        leases = [plan.lease_row(numbers[0].pk, f"w{i}", f"t{i}", batch_start + i * month) for i in range(40)]
+        RedisBackend(redis_store, client).write_leases(leases)
+        assert client.zcard(hist) <= 16
+        last = batch_start + 39 * month
+        assert [h.session_id for h in redis_store.holders(numbers[0].pk, last + MIN)] == ["t39"]
+        assert redis_store.recent_holders(numbers[0].pk, last + plan.hold + MIN, 1) == ["t39"]
         client.close()
 
 
