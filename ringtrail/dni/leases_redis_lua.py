@@ -8,7 +8,8 @@ Keys, under a prefix (default ``rt:dni:``):
 - ``lease:{id}``                 hash: p(ool) n(umber) v(isitor) s(ession) st(art) ls (last seen),
                                  end, hold, r(ecycled)
 - ``n:{number}:cur``             id of the number's latest lease
-- ``n:{number}:hist``            sorted set of lease ids by start, read by ``holders``
+- ``n:{number}:hist``            sorted set of lease ids by start, read by ``holders``; trimmed
+                                 past ``HISTORY_TRIM_SECONDS`` on one new lease in 16
 - ``p:{pool}:ends``              sorted set of numbers by their last lease end (busy, cool-down, LRU
                                  order); a number reserved ahead (``RESERVE``) is marked here too
 - ``p:{pool}:avail``             the pool's eligible numbers by the moment each may be handed out again
