@@ -9,6 +9,7 @@ ends cannot drift apart.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -20,6 +21,8 @@ from ringtrail.dni.leases import lease_store
 from ringtrail.dni.requests import BadRequest, parse_session, parse_touch
 from ringtrail.lib import clock
 from ringtrail.visits import actions as visit_actions
+
+log = logging.getLogger(__name__)
 
 Parsed = TypeVar("Parsed")
 JSON = "application/json"
@@ -120,6 +123,11 @@ def touch_reply(call: Call) -> Reply:
     if isinstance(accepted, Reply):
         return accepted
     now, account = clock.now(), accepted.config.account
-    lease_store().touch(account.pk, accepted.request.session, now)
+    try:
+        lease_store().touch(account.pk, accepted.request.session, now)
+    except Exception:
+        # A beacon's answer reaches no one: the visit's heartbeat is still recorded, and the lease
+        # lives out its hold unless a later heartbeat or page view extends it.
+        log.exception("lease store unavailable: session %s's leases not extended", accepted.request.session)
     visit_actions.touch_session(account, accepted.request.session, now)
     return Reply(204, headers=accepted.cors)

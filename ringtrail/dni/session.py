@@ -317,7 +317,12 @@ def _first_touch(
 
 def _leased_for(config: AccountConfig, visitor_id: str, now: dt.datetime) -> int | None:
     source_of = {pool.pk: source_id for source_id, pool in config.pools.items()}
-    pool_id = lease_store().visitor_pool(visitor_id, list(source_of), now)
+    try:
+        pool_id = lease_store().visitor_pool(visitor_id, list(source_of), now)
+    except Exception:
+        # The page still gets an answer: this visit's own source, and the lease step's fallback.
+        log.exception("lease store unavailable: the first touch is taken from this visit")
+        return None
     return None if pool_id is None else source_of[pool_id]
 
 

@@ -18,7 +18,7 @@ from ringtrail.dni import leases
 from ringtrail.dni.leases_redis import RedisLeaseStore
 from ringtrail.dni.leases_redis_lua import RETURNING
 from ringtrail.dni.session import drop_counts
-from ringtrail.dni.tests.support import TARGET, Site, make_site, post, visit
+from ringtrail.dni.tests.support import BROWSER, TARGET, Site, make_site, post, visit
 from ringtrail.lib import clock, redis_client
 from ringtrail.lib.redis_behind import Behind, behind_for
 from ringtrail.testing_wsgi import FRONTS, front_client
@@ -123,6 +123,32 @@ def test_redis_down_answers_the_fallback(site: Site, settings: Any) -> None:
     assert (
         answer.status_code == 200 and answer.json()["swaps"][TARGET]["number"] == site.wired.tracking.number
     )
+
+
+@pytest.mark.parametrize("flush_seconds", [0, 30], ids=["written-at-once", "written-behind"])
+def test_redis_down_answers_a_returning_visitor_the_fallback(
+    transactional_db: None, settings: Any, flush_seconds: int
+) -> None:
+    """Neither Redis nor the database knows the visitor's first touch: the page still gets the
+    fallback number of this visit's source, never an error."""
+    site = make_site()
+    settings.REDIS_URL, settings.DNI_LEASE_STORE = "redis://127.0.0.1:9/0", "redis"
+    settings.DNI_RECORD_FLUSH_SECONDS = flush_seconds
+    try:
+        web = Client()
+        answer = post(web, site, visit(visitor="v_unknown", session="s_unknown"))
+        assert answer.status_code == 200
+        assert answer.json()["swaps"][TARGET]["number"] == site.wired.tracking.number
+        beat = post(web, site, {"visitor": "v_unknown", "session": "s_unknown"}, path="touch")
+        assert beat.status_code == 204
+        amp = web.get(
+            f"/dni/v1/{site.key}/amp",
+            {"client": "amp-x", "url": "https://acme.test/amp?gclid=1"},
+            HTTP_USER_AGENT=BROWSER,
+        )
+        assert amp.status_code == 200 and set(amp.json()) == {"phoneNumber", "formattedPhoneNumber"}
+    finally:
+        buffer.discard()
 
 
 def _fresh_ip() -> str:
