@@ -151,9 +151,23 @@ def _gate_then_lease(
 ) -> Step:
     gate = _gate(config, hits, outcome.visitor, new, matched)
     source = _first_touch(config, outcome.visitor, matched, now, gate.first) if sticky else matched
+    return _lease_step(config, outcome, source, gate.allowed, now, new=new)
+
+
+def _lease_step(
+    config: AccountConfig,
+    outcome: Outcome,
+    source: Source | None,
+    allowed: bool,
+    now: dt.datetime,
+    *,
+    new: bool = False,
+) -> Step:
+    """The lease step once the gate has spoken: no number without a source, the fallback when a
+    rate limit was hit, else the source's number."""
     if source is None:
-        return Step(None, Grant(None), not gate.allowed)
-    if not gate.allowed:
+        return Step(None, Grant(None), not allowed)
+    if not allowed:
         return Step(source, _limited_grant(config, source), limited=True)
     grant = assign_number(config, source, outcome.visitor, outcome.session, now, new_visitor=new)
     return Step(source, grant)
@@ -215,16 +229,12 @@ def _returning_in_one_read(
     if first is not None:
         visit_actions.remember_here(account, visitor, first)
     source = _first_touch(config, visitor, matched, now, first)
-    if source is None:
-        return Step(None, Grant(None), not allowed)
-    if not allowed:
-        return Step(source, _limited_grant(config, source), limited=True)
-    pool = config.pools.get(source.pk)
+    pool = config.pools.get(source.pk) if source is not None else None
     if pool is not None and lease is not None and lease.pool_id == pool.pk:
         plan = PoolPlan.of(pool)
         grant = Grant(lease.number_id, recycled=lease.recycled)
         remember_recent(plan, visitor, lease.session_id, grant, lease.ends - plan.hold.total_seconds())
-    return Step(source, assign_number(config, source, visitor, outcome.session, now))
+    return _lease_step(config, outcome, source, allowed, now)
 
 
 def _limited_grant(config: AccountConfig, source: Source) -> Grant:
