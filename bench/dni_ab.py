@@ -174,7 +174,10 @@ def run_variant(
     if options.store == "redis" and (reason := dni.redis_unavailable(env)) is not None:
         raise BenchError(f"Redis store not available: {reason}")
     run_django_snippet(RESET_POOL, env)
-    with running_server(env, options.workers, options.threads) as server:
+    # A variant may set the server's layout too: 'wide:WEB_WORKERS=4'.
+    workers = int(variant.env.get("WEB_WORKERS", options.workers))
+    threads = int(variant.env.get("WEB_THREADS", options.threads))
+    with running_server(env, workers, threads) as server:
         rate = rate if rate is not None else bare_rate(options, server)
         new, returning, closed = phases(options, server, seed, rate)
     return {

@@ -36,9 +36,18 @@ class AccountConfig:
     numbers: dict[int, str] = field(default_factory=dict)  # tracking number id -> E.164
     # pool id -> its active numbers in id order: what the lease store may hand out.
     eligible: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    # Per pool (and lease-extension setting), what the lease store is told about it: built on a
+    # page view's first need of it (``session.plan_of``), as long-lived as this configuration.
+    plans: dict[tuple[int, float], Any] = field(default_factory=dict, compare=False)
 
     def source(self, source_id: int | None) -> Source | None:
-        return next((s for s in self.sources if s.pk == source_id), None)
+        if source_id is None:
+            return None
+        return self._sources_by_id.get(source_id)
+
+    @functools.cached_property
+    def _sources_by_id(self) -> dict[int, Source]:
+        return {source.id: source for source in self.sources}
 
 
 _configs: VersionedLocalCache[AccountConfig | None] = VersionedLocalCache(

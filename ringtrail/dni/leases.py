@@ -20,12 +20,13 @@ from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
 
 from ringtrail.dni import lease_sql, reservations
 from ringtrail.dni.models import Lease, Pool
 from ringtrail.dni.reservations import Reservations
+from ringtrail.lib import driver_sql
 from ringtrail.lib.bounded import put_bounded
+from ringtrail.lib.hot_settings import setting
 from ringtrail.numbers.models import NumberState
 from ringtrail.visits.buffer import ExtensionHit, buffer
 
@@ -359,7 +360,7 @@ def forget_recent_grants() -> None:
 def reserving(plan: PoolPlan) -> int:
     """How many numbers a process may reserve for the pool (``DNI_LEASE_RESERVE``), 0 where every
     new lease must be written before the answer."""
-    most = int(getattr(settings, "DNI_LEASE_RESERVE", 0))
+    most = int(setting("DNI_LEASE_RESERVE", 0))
     return most if most > 0 and plan.eligible and writes_behind() else 0
 
 
@@ -367,11 +368,11 @@ def writes_behind() -> bool:
     """Whether a lease or its extension may be written after the answer: not inside a
     transaction, not with the visit buffer off, and not under the simulated clock (its calls follow
     page views by less than a flush interval)."""
-    if getattr(settings, "SIMULATED_CLOCK", False):
+    if setting("SIMULATED_CLOCK", False):
         return False
-    if float(getattr(settings, "DNI_RECORD_FLUSH_SECONDS", 0.0)) <= 0:
+    if float(setting("DNI_RECORD_FLUSH_SECONDS", 0.0)) <= 0:
         return False
-    return not connection.in_atomic_block and connection.get_autocommit()
+    return driver_sql.outside_transactions()
 
 
 _stores: dict[tuple[str, str], LeaseStore] = {}
@@ -379,8 +380,8 @@ _stores: dict[tuple[str, str], LeaseStore] = {}
 
 def lease_store() -> LeaseStore:
     """The store chosen by ``DNI_LEASE_STORE``, one per process (the Redis client is thread-safe)."""
-    kind = getattr(settings, "DNI_LEASE_STORE", "sql")
-    url = getattr(settings, "REDIS_URL", "") or ""
+    kind = setting("DNI_LEASE_STORE", "sql")
+    url = setting("REDIS_URL", "") or ""
     store = _stores.get((kind, url))
     if store is None:
         store = _stores[(kind, url)] = _build(kind, url)

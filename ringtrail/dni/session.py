@@ -22,9 +22,11 @@ from ringtrail.accounts.models import Account
 from ringtrail.dni.config import AccountConfig, formatted_number
 from ringtrail.dni.leases import Gate, Grant, PoolPlan, lease_store, remember_recent, writes_behind
 from ringtrail.dni.leases_redis import RedisLeaseStore
+from ringtrail.dni.models import Pool
 from ringtrail.dni.requests import SessionRequest
 from ringtrail.lib import clock, random_ids, ratelimit
 from ringtrail.lib.bots import is_bot
+from ringtrail.lib.hot_settings import setting
 from ringtrail.lib.phone import normalize_e164
 from ringtrail.lib.redis_behind import behind_for
 from ringtrail.lib.redis_client import client_for, round_trip
@@ -193,7 +195,7 @@ def _gate_and_lease(
         remember = tuple(visit_actions.remember_first_source_command(config.account, outcome.visitor, source))
         visit_actions.remember_here(config.account, outcome.visitor, source.pk)
     gate = Gate(ratelimit.counters(hits), ratelimit.COUNTER_TTL, remember)
-    plan = PoolPlan.of(pool, eligible=config.eligible.get(pool.pk, ()))
+    plan = plan_of(config, pool)
     try:
         grant = store.acquire_gated(plan, outcome.visitor, outcome.session, now, gate, new_visitor=new)
     except Exception:
@@ -202,6 +204,16 @@ def _gate_and_lease(
     if grant is None:
         return Step(source, _limited_grant(config, source), limited=True)
     return Step(source, grant)
+
+
+def plan_of(config: AccountConfig, pool: Pool) -> PoolPlan:
+    """The pool's ``PoolPlan`` with its eligible numbers, built once per loaded configuration: a
+    frozen dataclass of eight fields and three ``timedelta``s cost ~5 µs a page view."""
+    key = (pool.id, float(setting("DNI_LEASE_EXTEND_AFTER_SECONDS", 0.0)))
+    plan: PoolPlan | None = config.plans.get(key)
+    if plan is None:
+        plan = config.plans[key] = PoolPlan.of(pool, eligible=config.eligible.get(pool.id, ()))
+    return plan
 
 
 def _returning_in_one_read(
@@ -347,7 +359,7 @@ def assign_number(
 ) -> Grant:
     pool = config.pools.get(source.pk)
     if pool is not None:
-        plan = PoolPlan.of(pool, eligible=config.eligible.get(pool.pk, ()))
+        plan = plan_of(config, pool)
         try:
             return lease_store().acquire(plan, visitor_id, session_id, now, new_visitor=new_visitor)
         except Exception:

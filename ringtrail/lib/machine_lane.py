@@ -24,6 +24,7 @@ from django.http import HttpResponse, HttpResponseBase
 from django.urls import Resolver404, ResolverMatch, get_urlconf, set_script_prefix
 
 from ringtrail.lib.clock import META_KEY as CLOCK_HEADER
+from ringtrail.lib.driver_sql import database
 from ringtrail.lib.middleware import DNI_MAX_BODY_BYTES, PUBLIC_PREFIXES, body_size_refusal, resolve_public
 
 Environ = dict[str, Any]
@@ -105,6 +106,11 @@ def close_spent_connections() -> None:
     """Django's end-of-request connection hygiene, without the signal: close connections that
     broke or outlived ``CONN_MAX_AGE``. A connection inside a transaction someone else opened (a
     test's) is not this request's to close."""
+    if len(connections.settings) == 1:  # the default database only: no need to list them
+        wrapper = database()
+        if wrapper.connection is not None and not wrapper.in_atomic_block:
+            wrapper.close_if_unusable_or_obsolete()
+        return
     for connection in connections.all(initialized_only=True):
         if not connection.in_atomic_block:
             connection.close_if_unusable_or_obsolete()

@@ -43,6 +43,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
+from ringtrail.lib.hot_settings import setting
 from ringtrail.lib.process_exit import at_process_exit
 
 log = logging.getLogger(__name__)
@@ -234,7 +235,7 @@ def _write(hits: list[Hit]) -> None:
 
 
 def _flush_interval() -> float:
-    return float(getattr(settings, "DNI_RECORD_FLUSH_SECONDS", 0.5))
+    return float(setting("DNI_RECORD_FLUSH_SECONDS", 0.5))
 
 
 def _batching() -> tuple[int, float]:

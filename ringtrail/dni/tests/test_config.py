@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import pytest
 
 from ringtrail.dni.config import load
+from ringtrail.dni.leases import PoolPlan
+from ringtrail.dni.session import plan_of
 from ringtrail.dni.tests.test_leases import make_pool
 from ringtrail.numbers.models import NumberState, TrackingNumber
 from ringtrail.testing import wired_account
@@ -34,3 +39,21 @@ def test_an_unchanged_pool_reloads_as_the_same_tuple() -> None:
     TrackingNumber.objects.filter(pk=numbers[0].pk).update(state=NumberState.DRAINING)
     changed = load(wired.account.public_key)
     assert changed is not None and changed.eligible[pool.pk] == (numbers[1].pk, numbers[2].pk)
+
+
+def test_sources_by_id_and_each_pools_plan_built_once_per_configuration(settings: Any) -> None:
+    wired = wired_account()
+    pool, numbers = make_pool(wired, 3)
+    config = load(wired.account.public_key)
+    assert config is not None
+    for source in config.sources:
+        assert config.source(source.pk) is source
+    assert config.source(None) is None and config.source(-1) is None
+    settings.DNI_LEASE_EXTEND_AFTER_SECONDS = 30
+    plan = plan_of(config, pool)
+    assert plan == PoolPlan.of(pool, eligible=tuple(n.pk for n in numbers))
+    assert plan_of(config, pool) is plan
+    settings.DNI_LEASE_EXTEND_AFTER_SECONDS = 5  # a changed setting makes a new plan
+    assert plan_of(config, pool).extend_after == dt.timedelta(seconds=5)
+    reloaded = load(wired.account.public_key)
+    assert reloaded is not None and reloaded.plans == {}

@@ -5,9 +5,10 @@ statement prepared once it runs often (``DB_PREPARE_THRESHOLD``)."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from ringtrail.lib import driver_sql
 from ringtrail.lib.fast_insert import adapt_datetime, sql_name
@@ -51,3 +52,29 @@ def test_on_postgresql_a_hot_read_is_bound_by_the_server_and_prepared() -> None:
         prepared = [row[0] for row in cursor.fetchall()]
     # Server-side binding: one statement holding $1 and $2, not the values quoted into its text.
     assert sum("first_seen_at" in text and "$1" in text for text in prepared) == 1, prepared
+
+
+def test_the_default_database_is_this_threads_wrapper() -> None:
+    from django.db import connections
+
+    assert driver_sql.database() is connections["default"]
+    seen: list[object] = []
+    worker = threading.Thread(target=lambda: seen.append(driver_sql.database()))
+    worker.start()
+    worker.join()
+    assert seen[0] is not driver_sql.database()  # Django gives each thread its own connection
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_transactions_agrees_with_django_and_opens_nothing() -> None:
+    connection.close()
+    assert driver_sql.outside_transactions()
+    assert connection.connection is None  # asking did not connect
+    with transaction.atomic():
+        assert not driver_sql.outside_transactions()
+    assert driver_sql.outside_transactions() == (not connection.in_atomic_block and connection.get_autocommit())
+    transaction.set_autocommit(False)
+    try:
+        assert not driver_sql.outside_transactions()
+    finally:
+        transaction.set_autocommit(True)

@@ -81,3 +81,17 @@ def test_an_ordered_token_starts_with_now() -> None:
     before = random_ids.ordered_token(4, time.time())
     token = random_ids.ordered_token(4)
     assert before[:10] <= token[:10] <= random_ids.ordered_token(4, time.time())[:10]
+
+
+def spelled_out(millis: int) -> str:
+    """The time prefix one 5-bit digit at a time, most significant first: what the lookups replace."""
+    digits = "0123456789abcdefghjkmnpqrstvwxyz"
+    return "".join(digits[(millis >> shift) & 31] for shift in range(45, -5, -5))
+
+
+def test_the_time_prefix_is_each_5_bit_digit_of_the_millisecond_in_order() -> None:
+    edges = [0, 1, 31, 32, 1023, 1024, 2**30 - 1, 2**30, 2**50 - 1, 2**50, 2**55 + 12345]
+    drawn = [int.from_bytes(os.urandom(7), "big") for _ in range(2000)]
+    for millis in edges + drawn:
+        assert random_ids.time_prefix(millis) == spelled_out(millis)
+    assert len(random_ids.time_prefix(1_795_000_000_000)) == random_ids.TIME_PREFIX_LENGTH

@@ -123,6 +123,7 @@ def _simulate_the_clock() -> None:
         return
     os.environ["RINGTRAIL_SIMULATED_CLOCK"] = "true"
     settings.SIMULATED_CLOCK = True
+    setting_changed.send(sender=None, setting="SIMULATED_CLOCK", value=True, enter=True)
 
 
 class Command(BaseCommand):
