@@ -13,6 +13,7 @@ Each run starts from the same pool state (every lease deleted, every number unma
 visit tables grow from run to run, which the rotation also spreads.
 
     .venv/bin/python bench/dni_ab.py 'batch200:DNI_RECORD_BATCH=200' 'batch25:DNI_RECORD_BATCH=25'
+    .venv/bin/python bench/dni_ab.py 'w2t2:WEB_WORKERS=2' 'w4t1:WEB_WORKERS=4,WEB_THREADS=1'  # layouts
     # options: --store sql|redis --rate R (default 0.5 x the bare view, measured once) --rounds N
     #          --duration S --warmup S --concurrency N --workers N --threads N --smoke --json
 """

@@ -72,7 +72,8 @@ def test_outside_transactions_agrees_with_django_and_opens_nothing() -> None:
     assert connection.connection is None  # asking did not connect
     with transaction.atomic():
         assert not driver_sql.outside_transactions()
-    assert driver_sql.outside_transactions() == (not connection.in_atomic_block and connection.get_autocommit())
+    django_says = not connection.in_atomic_block and connection.get_autocommit()
+    assert driver_sql.outside_transactions() == django_says
     transaction.set_autocommit(False)
     try:
         assert not driver_sql.outside_transactions()
