@@ -15,7 +15,6 @@ import functools
 import logging
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.core.cache import cache
 
 from ringtrail.accounts.models import Account
@@ -124,8 +123,8 @@ class Step:
 
 def _hits(config: AccountConfig, caller: Caller) -> ratelimit.Hits:
     return [
-        ("dni-ip", caller.ip, settings.DNI_RATE_PER_IP_PER_MINUTE),
-        ("dni-key", config.account.public_key, settings.DNI_RATE_PER_KEY_PER_MINUTE),
+        ("dni-ip", caller.ip, setting("DNI_RATE_PER_IP_PER_MINUTE")),
+        ("dni-key", config.account.public_key, setting("DNI_RATE_PER_KEY_PER_MINUTE")),
     ]
 
 
@@ -188,7 +187,9 @@ def _gate_and_lease(
     cannot, and the two steps run one after the other."""
     pool = config.pools.get(source.pk) if source is not None else None
     store = lease_store()
-    if source is None or pool is None or not settings.REDIS_URL or not isinstance(store, RedisLeaseStore):
+    if source is None or pool is None or not isinstance(store, RedisLeaseStore):
+        return None
+    if not setting("REDIS_URL", ""):
         return None
     remember: tuple[str | bytes | int | float, ...] = ()
     if new:
@@ -225,12 +226,12 @@ def _returning_in_one_read(
     when the lease read will not do as it is (``leases.recent_grant``). None where this does not
     apply: ``_gate_then_lease`` runs then."""
     store = lease_store()
-    if not settings.REDIS_URL or not config.pools or not isinstance(store, RedisLeaseStore):
+    if not setting("REDIS_URL", "") or not config.pools or not isinstance(store, RedisLeaseStore):
         return None
     if not writes_behind():
         return None
     account, visitor = config.account, outcome.visitor
-    allowed = behind_for(settings.REDIS_URL).gate(ratelimit.counters(hits), ratelimit.COUNTER_TTL, ())
+    allowed = behind_for(setting("REDIS_URL", "")).gate(ratelimit.counters(hits), ratelimit.COUNTER_TTL, ())
     pools = {source_id: pool.pk for source_id, pool in config.pools.items()}
     key = visit_actions.first_source_key(account, visitor)
     try:
@@ -243,7 +244,7 @@ def _returning_in_one_read(
     source = _first_touch(config, visitor, matched, now, first)
     pool = config.pools.get(source.pk) if source is not None else None
     if pool is not None and lease is not None and lease.pool_id == pool.pk:
-        plan = PoolPlan.of(pool)
+        plan = plan_of(config, pool)
         grant = Grant(lease.number_id, recycled=lease.recycled)
         remember_recent(plan, visitor, lease.session_id, grant, lease.ends - plan.hold.total_seconds())
     return _lease_step(config, outcome, source, allowed, now)
@@ -271,7 +272,7 @@ def _gate(
     writes may go behind, only a returning visitor's first touch needs one (``_gate_behind``).
     """
     account = config.account
-    if not settings.REDIS_URL:
+    if not setting("REDIS_URL", ""):
         allowed = ratelimit.allow_all(hits)
         if new:
             visit_actions.remember_first_source(account, visitor_id, matched)
@@ -284,7 +285,7 @@ def _gate(
     else:
         commands.append(visit_actions.first_source_lookup_command(account, visitor_id))
     try:
-        replies = round_trip(client_for(settings.REDIS_URL), commands)
+        replies = round_trip(client_for(setting("REDIS_URL", "")), commands)
     except Exception:
         log.exception("Redis unavailable: allowing; first touches come from the database")
         return GateAnswer(True, None)
@@ -305,13 +306,13 @@ def _gate_behind(
     account = config.account
     remember = visit_actions.remember_first_source_command(account, visitor_id, matched) if new else ()
     counters = ratelimit.counters(hits)
-    allowed = behind_for(settings.REDIS_URL).gate(counters, ratelimit.COUNTER_TTL, remember)
+    allowed = behind_for(setting("REDIS_URL", "")).gate(counters, ratelimit.COUNTER_TTL, remember)
     if new:
         visit_actions.remember_here(account, visitor_id, matched.pk if matched else 0)
         return GateAnswer(allowed)
     lookup = visit_actions.first_source_lookup_command(account, visitor_id)
     try:
-        reply = round_trip(client_for(settings.REDIS_URL), [lookup])[0]
+        reply = round_trip(client_for(setting("REDIS_URL", "")), [lookup])[0]
     except Exception:
         log.exception("Redis unavailable: first touches come from the database")
         return GateAnswer(allowed, None)
@@ -392,8 +393,8 @@ def _dropped(account: Account, outcome: Outcome, reason: Drop) -> Outcome:
 def _count(account: Account, reason: Drop) -> None:
     key = _drop_key(account, reason)
     try:
-        if settings.REDIS_URL:  # one INCR on the shared client; Django's cache would take two
-            client_for(settings.REDIS_URL).incr(key)
+        if setting("REDIS_URL", ""):  # one INCR on the shared client; Django's cache would take two
+            client_for(setting("REDIS_URL", "")).incr(key)
         elif not cache.add(key, 1, timeout=None):
             cache.incr(key)
     except Exception:
@@ -402,9 +403,9 @@ def _count(account: Account, reason: Drop) -> None:
 
 def drop_counts(account: Account) -> dict[str, int]:
     """How many requests each step dropped, since counting began."""
-    if settings.REDIS_URL:
+    if setting("REDIS_URL", ""):
         keys = [_drop_key(account, reason) for reason in Drop]
-        values = client_for(settings.REDIS_URL).mget(keys)
+        values = client_for(setting("REDIS_URL", "")).mget(keys)
     else:
         values = [cache.get(_drop_key(account, reason)) for reason in Drop]
     return {reason.value: int(value or 0) for reason, value in zip(Drop, values, strict=True)}
