@@ -83,8 +83,13 @@ def _sqlite_datetime(value: Any) -> Any:
     ``str``); anything else is left to Django (``_DJANGO``)."""
     if value is None:
         return None
-    if isinstance(value, dt.datetime) and value.utcoffset() is not None:
-        return str(value.astimezone(dt.UTC).replace(tzinfo=None))
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is dt.UTC:
+            # str() of the naive time is its isoformat(" "); here that ends in "+00:00". A page view
+            # writes four of these (its lease three), and this is 1.0 µs a time against 1.7 µs.
+            return value.isoformat(" ")[:-6]
+        if value.utcoffset() is not None:
+            return str(value.astimezone(dt.UTC).replace(tzinfo=None))
     return _DJANGO
 
 

@@ -24,7 +24,7 @@ from ringtrail.lib.redis_client import Command, client_for
 from ringtrail.lib.sqlite_writes import write_gate
 from ringtrail.sources.classify import Visit, default_channel
 from ringtrail.sources.models import Source
-from ringtrail.visits.buffer import ExtensionHit, Heartbeat, Hit, PageHit, buffer
+from ringtrail.visits.buffer import ExtensionHit, Heartbeat, Hit, PageHit, buffer, writing_alone
 from ringtrail.visits.models import PageView, Session, Visitor
 
 log = logging.getLogger(__name__)
@@ -164,8 +164,9 @@ def _slices(sessions: list[list[PageHit]]) -> Iterator[list[list[PageHit]]]:
     process answered meanwhile waited; a slice's rows take a few ms. A session is never split: its
     row must appear once in the statement that merges it (PostgreSQL refuses to update one row twice
     in a statement). The statements stay one per table: as one per slice, each a round trip to
-    PostgreSQL, they cost 10 % of returning page views' throughput there."""
-    size = int(getattr(settings, "DNI_RECORD_SLICE", 25)) or sys.maxsize
+    PostgreSQL, they cost 10 % of returning page views' throughput there. The recorder process, which
+    answers no requests, builds a batch in one go (``buffer.write_alone``)."""
+    size = sys.maxsize if writing_alone() else int(getattr(settings, "DNI_RECORD_SLICE", 25)) or sys.maxsize
     part: list[list[PageHit]] = []
     count = 0
     for group in sessions:

@@ -238,12 +238,31 @@ def _flush_interval() -> float:
     return float(setting("DNI_RECORD_FLUSH_SECONDS", 0.5))
 
 
+# True in the recorder process (``recorder.run``): no request threads share its interpreter.
+_writing_alone = False
+
+
+def write_alone() -> None:
+    """This process writes for others and answers no requests: its flushes need neither pauses
+    between transactions nor slices within them (``actions._slices``), which only gave request
+    threads the interpreter. With them, the recorder wrote 200 hits a transaction with 3 ms pauses,
+    fell behind a closed loop of new visitors and held the workers back: a quarter of the host's
+    two CPUs stood idle meanwhile (docs/benchmarks.md)."""
+    global _writing_alone
+    _writing_alone = True
+
+
+def writing_alone() -> bool:
+    return _writing_alone
+
+
 def _batching() -> tuple[int, float]:
     """The background flush's transaction size and the pause between its transactions; shipping to
-    the recorder is a send, not a transaction, so the whole buffer goes in one."""
+    the recorder is a send, not a transaction, so the whole buffer goes in one; the recorder writes
+    the largest transactions, back to back."""
     from ringtrail.visits import recorder
 
-    if recorder.link() is not None:
+    if _writing_alone or recorder.link() is not None:
         return MAX_BATCH, 0.0
     size = int(getattr(settings, "DNI_RECORD_BATCH", 200))
     return size, float(getattr(settings, "DNI_RECORD_BATCH_PAUSE_SECONDS", 0.003))

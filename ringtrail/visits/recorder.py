@@ -8,7 +8,8 @@ to 8 - 17 ms (docs/benchmarks.md). So ``ringtrail serve`` starts this process, a
 (``DNI_RECORDER_NICE``) so that the kernel hands a CPU to a worker that has a request first, and each
 worker's buffer ships its hits here over a Unix socket instead of writing them (``wire.py``: a
 ``marshal`` of plain tuples, microseconds a hit). The recorder keeps them in a ``VisitBuffer`` of its
-own and writes them as a worker did.
+own and writes them as a worker did, but in transactions of up to ``MAX_BATCH`` hits back to back
+(``buffer.write_alone``): with no request threads to make room for, pauses and slices only slowed it.
 
 What stays true: no hit is lost while either side lives. A worker that cannot reach the recorder
 (not started, gone, the socket refused) writes its hits itself, as before, and tries the recorder
@@ -34,7 +35,7 @@ from pathlib import Path
 from types import FrameType
 
 from ringtrail.visits import wire
-from ringtrail.visits.buffer import MAX_BATCH, Hit, VisitBuffer
+from ringtrail.visits.buffer import MAX_BATCH, Hit, VisitBuffer, write_alone
 
 log = logging.getLogger(__name__)
 # Set by ``ringtrail serve`` for its workers once the recorder listens: where to ship hits.
@@ -357,6 +358,7 @@ def run(path: str, buffer: VisitBuffer, nice: int, parent: int | None) -> int:
     """The recorder process's life: lower its priority, serve until told to stop; hits received."""
     if nice:
         os.nice(nice)
+    write_alone()
     recorder = Recorder(path, buffer)
 
     def stop(signum: int, frame: FrameType | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from typing import Any
 
 import pytest
@@ -12,7 +13,14 @@ from django.forms.models import model_to_dict
 from ringtrail.accounts.models import Account
 from ringtrail.calls.models import Call, CallType, Outcome
 from ringtrail.lib import driver_sql
-from ringtrail.lib.fast_insert import Sql, build, insert_rows, insert_unless_conflict, sql_name
+from ringtrail.lib.fast_insert import (
+    Sql,
+    adapt_datetime,
+    build,
+    insert_rows,
+    insert_unless_conflict,
+    sql_name,
+)
 from ringtrail.testing import wired_account
 from ringtrail.visits.models import Visitor
 
@@ -184,3 +192,18 @@ def test_fast_conversions_store_the_very_text_django_stores() -> None:
             cursor.execute(f"SELECT {columns} FROM {Call._meta.db_table} WHERE id = %s", [pk])  # noqa: S608
             rows.append(cursor.fetchone())
     assert rows[0] == rows[1]
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        dt.datetime(2026, 11, 24, 14, 30, 1, 250, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 24, 14, 30, 1, 0, tzinfo=dt.UTC),  # no fraction: str() leaves it out
+        dt.datetime(2026, 11, 24, 14, 30, 1, 999_999, tzinfo=dt.timezone.utc),  # noqa: UP017 - the same object
+        dt.datetime(2026, 3, 8, 9, 30, 0, 5, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+        dt.datetime(2026, 7, 1, 0, 0, 0, tzinfo=zoneinfo.ZoneInfo("UTC")),  # UTC, but not dt.UTC
+        dt.datetime(2026, 7, 1, 1, 2, 3, 4, tzinfo=zoneinfo.ZoneInfo("Europe/London")),
+    ],
+)
+def test_adapt_datetime_gives_what_djangos_adapter_gives(moment: dt.datetime) -> None:
+    assert adapt_datetime(connection, moment) == connection.ops.adapt_datetimefield_value(moment)

@@ -214,6 +214,27 @@ def test_a_batchs_rows_are_built_in_slices_of_whole_sessions_into_one_statement_
     assert PageView.objects.count() == 6
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_recorder_writes_a_batch_in_one_go_and_its_transactions_back_to_back(
+    buffered: None, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No request threads share the recorder's interpreter: nothing to pause or slice for."""
+    pauses: list[float] = []
+    monkeypatch.setattr(actions, "_pause", pauses.append)
+    settings.DNI_RECORD_SLICE, settings.DNI_RECORD_BATCH = 2, 200
+    assert buffer_module._batching() == (200, settings.DNI_RECORD_BATCH_PAUSE_SECONDS)
+    monkeypatch.setattr(buffer_module, "_writing_alone", False)
+    buffer_module.write_alone()
+    assert buffer_module.writing_alone()
+    assert buffer_module._batching() == (buffer_module.MAX_BATCH, 0.0)
+    account = wired_account().account
+    for second in range(6):
+        at = T0 + dt.timedelta(seconds=second)
+        buffer.add(hit(account.pk, f"v{second}", f"s{second}", f"https://acme.test/{second}", at))
+    assert flush_pending() == 6
+    assert pauses == [] and PageView.objects.count() == 6
+
+
 def _added_in_thread(pending: VisitBuffer, hit: Hit) -> threading.Thread:
     adding = threading.Thread(target=pending.add, args=(hit,), daemon=True)
     adding.start()
