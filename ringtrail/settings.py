@@ -223,6 +223,14 @@ DNI_RECORD_SLICE = env_int("DNI_RECORD_SLICE", 25)
 # first for the CPUs. DNI_RECORDER=false: each worker writes its own.
 DNI_RECORDER = env_bool("DNI_RECORDER", True)
 DNI_RECORDER_NICE = env_int("DNI_RECORDER_NICE", 10)
+# ...writing in transactions of this many hits (at most 2 000), this long between them, their rows
+# built this many page views at a time with a short sleep between (0: all at once). No request waits
+# for its interpreter lock, so unlike a worker's it needs no pauses; fewer, larger transactions keep
+# it ahead of a saturated server, and its slices give the CPUs back to the workers now and then
+# (docs/benchmarks.md).
+DNI_RECORDER_BATCH = env_int("DNI_RECORDER_BATCH", 2000)
+DNI_RECORDER_BATCH_PAUSE_SECONDS = env_float("DNI_RECORDER_BATCH_PAUSE_SECONDS", 0.0)
+DNI_RECORDER_SLICE = env_int("DNI_RECORDER_SLICE", 25)
 # DNI: the longest a web process serves an account's DNI configuration (sources, pools, numbers)
 # without reloading it. Every write through the app tells every process at once (a version in the
 # shared cache); this only bounds how long a change made around the app (SQL by hand) goes unseen.

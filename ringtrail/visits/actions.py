@@ -164,9 +164,10 @@ def _slices(sessions: list[list[PageHit]]) -> Iterator[list[list[PageHit]]]:
     process answered meanwhile waited; a slice's rows take a few ms. A session is never split: its
     row must appear once in the statement that merges it (PostgreSQL refuses to update one row twice
     in a statement). The statements stay one per table: as one per slice, each a round trip to
-    PostgreSQL, they cost 10 % of returning page views' throughput there. The recorder process, which
-    answers no requests, builds a batch in one go (``buffer.write_alone``)."""
-    size = sys.maxsize if writing_alone() else int(getattr(settings, "DNI_RECORD_SLICE", 25)) or sys.maxsize
+    PostgreSQL, they cost 10 % of returning page views' throughput there. The recorder process slices
+    by ``DNI_RECORDER_SLICE`` (``buffer.write_alone``)."""
+    name = "DNI_RECORDER_SLICE" if writing_alone() else "DNI_RECORD_SLICE"
+    size = int(getattr(settings, name, 25)) or sys.maxsize
     part: list[list[PageHit]] = []
     count = 0
     for group in sessions:

@@ -243,10 +243,10 @@ _writing_alone = False
 
 
 def write_alone() -> None:
-    """This process writes for others and answers no requests: its flushes need neither pauses
-    between transactions nor slices within them (``actions._slices``), which only gave request
-    threads the interpreter. With them, the recorder wrote 200 hits a transaction with 3 ms pauses,
-    fell behind a closed loop of new visitors and held the workers back: a quarter of the host's
+    """This process writes for others and answers no requests: its flushes take the recorder's
+    settings (``DNI_RECORDER_BATCH``, ``…_PAUSE_SECONDS``, ``DNI_RECORDER_SLICE``). With a worker's
+    (200 hits a transaction, 3 ms between), which only gave request threads the interpreter, it
+    fell behind a closed loop of new visitors and held the workers back, and a quarter of the host's
     two CPUs stood idle meanwhile (docs/benchmarks.md)."""
     global _writing_alone
     _writing_alone = True
@@ -258,12 +258,15 @@ def writing_alone() -> bool:
 
 def _batching() -> tuple[int, float]:
     """The background flush's transaction size and the pause between its transactions; shipping to
-    the recorder is a send, not a transaction, so the whole buffer goes in one; the recorder writes
-    the largest transactions, back to back."""
+    the recorder is a send, not a transaction, so the whole buffer goes in one; the recorder has
+    settings of its own."""
     from ringtrail.visits import recorder
 
-    if _writing_alone or recorder.link() is not None:
+    if recorder.link() is not None:
         return MAX_BATCH, 0.0
+    if _writing_alone:
+        size = int(getattr(settings, "DNI_RECORDER_BATCH", MAX_BATCH))
+        return size, float(getattr(settings, "DNI_RECORDER_BATCH_PAUSE_SECONDS", 0.0))
     size = int(getattr(settings, "DNI_RECORD_BATCH", 200))
     return size, float(getattr(settings, "DNI_RECORD_BATCH_PAUSE_SECONDS", 0.003))
 

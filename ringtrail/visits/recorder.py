@@ -8,8 +8,8 @@ to 8 - 17 ms (docs/benchmarks.md). So ``ringtrail serve`` starts this process, a
 (``DNI_RECORDER_NICE``) so that the kernel hands a CPU to a worker that has a request first, and each
 worker's buffer ships its hits here over a Unix socket instead of writing them (``wire.py``: a
 ``marshal`` of plain tuples, microseconds a hit). The recorder keeps them in a ``VisitBuffer`` of its
-own and writes them as a worker did, but in transactions of up to ``MAX_BATCH`` hits back to back
-(``buffer.write_alone``): with no request threads to make room for, pauses and slices only slowed it.
+own and writes them as a worker did, but in transactions of up to 2 000 hits back to back
+(``buffer.write_alone``, ``DNI_RECORDER_BATCH``): no request thread waits for its interpreter.
 
 What stays true: no hit is lost while either side lives. A worker that cannot reach the recorder
 (not started, gone, the socket refused) writes its hits itself, as before, and tries the recorder

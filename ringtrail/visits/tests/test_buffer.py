@@ -215,10 +215,11 @@ def test_a_batchs_rows_are_built_in_slices_of_whole_sessions_into_one_statement_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_recorder_writes_a_batch_in_one_go_and_its_transactions_back_to_back(
+def test_the_recorder_writes_by_its_own_settings(
     buffered: None, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No request threads share the recorder's interpreter: nothing to pause or slice for."""
+    """A worker's transactions are small with pauses between, for its request threads; the
+    recorder's are as large as a flush allows, back to back, and sliced by its own setting."""
     pauses: list[float] = []
     monkeypatch.setattr(actions, "_pause", pauses.append)
     settings.DNI_RECORD_SLICE, settings.DNI_RECORD_BATCH = 2, 200
@@ -226,13 +227,24 @@ def test_the_recorder_writes_a_batch_in_one_go_and_its_transactions_back_to_back
     monkeypatch.setattr(buffer_module, "_writing_alone", False)
     buffer_module.write_alone()
     assert buffer_module.writing_alone()
-    assert buffer_module._batching() == (buffer_module.MAX_BATCH, 0.0)
+    assert buffer_module._batching() == (buffer_module.MAX_BATCH, 0.0)  # the defaults
+    settings.DNI_RECORDER_BATCH, settings.DNI_RECORDER_BATCH_PAUSE_SECONDS = 50, 0.25
+    assert buffer_module._batching() == (50, 0.25)
     account = wired_account().account
-    for second in range(6):
-        at = T0 + dt.timedelta(seconds=second)
-        buffer.add(hit(account.pk, f"v{second}", f"s{second}", f"https://acme.test/{second}", at))
-    assert flush_pending() == 6
-    assert pauses == [] and PageView.objects.count() == 6
+
+    def six_sessions() -> None:
+        for second in range(6):
+            at = T0 + dt.timedelta(seconds=second)
+            session = f"s{len(pauses)}-{second}"
+            buffer.add(hit(account.pk, f"v{session}", session, f"https://acme.test/{second}", at))
+        assert flush_pending() == 6
+
+    settings.DNI_RECORDER_SLICE = 0
+    six_sessions()
+    assert pauses == []  # built in one go: DNI_RECORD_SLICE is the workers'
+    settings.DNI_RECORDER_SLICE = 3
+    six_sessions()
+    assert pauses == [actions.SLICE_PAUSE_SECONDS] and PageView.objects.count() == 12
 
 
 def _added_in_thread(pending: VisitBuffer, hit: Hit) -> threading.Thread:
