@@ -24,7 +24,7 @@ from ringtrail.lib.redis_client import Command, client_for
 from ringtrail.lib.sqlite_writes import write_gate
 from ringtrail.sources.classify import Visit, default_channel
 from ringtrail.sources.models import Source
-from ringtrail.visits.buffer import ExtensionHit, Heartbeat, Hit, PageHit, buffer, writing_alone
+from ringtrail.visits.buffer import ExtensionHit, Heartbeat, Hit, PageHit, buffer, write_shape
 from ringtrail.visits.models import PageView, Session, Visitor
 
 log = logging.getLogger(__name__)
@@ -165,9 +165,8 @@ def _slices(sessions: list[list[PageHit]]) -> Iterator[list[list[PageHit]]]:
     row must appear once in the statement that merges it (PostgreSQL refuses to update one row twice
     in a statement). The statements stay one per table: as one per slice, each a round trip to
     PostgreSQL, they cost 10 % of returning page views' throughput there. The recorder process slices
-    by ``DNI_RECORDER_SLICE`` (``buffer.write_alone``)."""
-    name = "DNI_RECORDER_SLICE" if writing_alone() else "DNI_RECORD_SLICE"
-    size = int(getattr(settings, name, 25)) or sys.maxsize
+    by ``DNI_RECORDER_SLICE`` (``buffer.write_shape``)."""
+    size = write_shape()[2] or sys.maxsize
     part: list[list[PageHit]] = []
     count = 0
     for group in sessions:

@@ -256,19 +256,32 @@ def writing_alone() -> bool:
     return _writing_alone
 
 
+def write_shape() -> tuple[int, float, int]:
+    """How this process writes its own hits: (hits a transaction, seconds between transactions,
+    page views a slice of a transaction's rows, 0 for all at once); the recorder's settings in the
+    recorder (``write_alone``), a web process's elsewhere."""
+    if _writing_alone:
+        return (
+            int(getattr(settings, "DNI_RECORDER_BATCH", MAX_BATCH)),
+            float(getattr(settings, "DNI_RECORDER_BATCH_PAUSE_SECONDS", 0.0)),
+            int(getattr(settings, "DNI_RECORDER_SLICE", 25)),
+        )
+    return (
+        int(getattr(settings, "DNI_RECORD_BATCH", 200)),
+        float(getattr(settings, "DNI_RECORD_BATCH_PAUSE_SECONDS", 0.003)),
+        int(getattr(settings, "DNI_RECORD_SLICE", 25)),
+    )
+
+
 def _batching() -> tuple[int, float]:
     """The background flush's transaction size and the pause between its transactions; shipping to
-    the recorder is a send, not a transaction, so the whole buffer goes in one; the recorder has
-    settings of its own."""
+    the recorder is a send, not a transaction, so the whole buffer goes in one."""
     from ringtrail.visits import recorder
 
     if recorder.link() is not None:
         return MAX_BATCH, 0.0
-    if _writing_alone:
-        size = int(getattr(settings, "DNI_RECORDER_BATCH", MAX_BATCH))
-        return size, float(getattr(settings, "DNI_RECORDER_BATCH_PAUSE_SECONDS", 0.0))
-    size = int(getattr(settings, "DNI_RECORD_BATCH", 200))
-    return size, float(getattr(settings, "DNI_RECORD_BATCH_PAUSE_SECONDS", 0.003))
+    size, pause, _ = write_shape()
+    return size, pause
 
 
 buffer = VisitBuffer(_write, _flush_interval)
