@@ -288,14 +288,12 @@ def _as_bound(database: BaseDatabaseWrapper, value: Any) -> Any:
 
 
 def write_leases(leases: list[dict[str, Any]]) -> None:
-    """Leases handed out from reserved numbers, keyed by ``LEASE_COLUMNS``, each number marked
-    leased until its lease ends (``reservations.py``). Run inside ``write_transaction``."""
+    """Leases handed out from reserved numbers, keyed by ``LEASE_COLUMNS``. Each number stays
+    marked as its reservation marked it, past the lease's end (``reservations.SqlBackend.cover``).
+    Run inside ``write_transaction``."""
     database = driver_sql.database()
-    statements, at = _statements(database.vendor), functools.partial(adapt_datetime, database)
     rows = [_lease_params(database, lease) for lease in leases]
-    driver_sql.execute_values(database, statements["insert_leases"], rows)
-    marks = [(lease["tracking_number"], at(lease["ends_at"])) for lease in leases]
-    driver_sql.execute_values(database, statements["mark_values"], marks)
+    driver_sql.execute_values(database, _statements(database.vendor)["insert_leases"], rows)
 
 
 def extension_statements(

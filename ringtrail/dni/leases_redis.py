@@ -238,6 +238,10 @@ class RedisBackend:
     """Reservations (``reservations.Backend``) kept in the Redis store's keys: each call is one
     script, atomic on its own, so a pass needs no transaction around them."""
 
+    # A reservation marks its numbers for the hold time only: the lease script marks each number
+    # again with its lease's end, as it records the number's history.
+    cover = dt.timedelta(0)
+
     def __init__(self, store: RedisLeaseStore, client: redis.Redis) -> None:
         self._store = store
         self._reserve = client.register_script(RESERVE)
@@ -248,11 +252,13 @@ class RedisBackend:
     def turn(self) -> AbstractContextManager[None]:
         return contextlib.nullcontext()
 
-    def reserve(self, plan: PoolPlan, wanted: int, now: dt.datetime, headroom: int) -> list[Reserved]:
+    def reserve(
+        self, plan: PoolPlan, wanted: int, now: dt.datetime, mark: dt.datetime, headroom: int
+    ) -> list[Reserved]:
         eligible, version = _availability(plan)
         cooldown = plan.cooldown.total_seconds()
         self._cooldowns[plan.pool_id] = repr(cooldown)
-        times = [repr(t) for t in (now.timestamp(), (now + plan.hold).timestamp(), cooldown)]
+        times = [repr(t) for t in (now.timestamp(), mark.timestamp(), cooldown)]
         args: list[str | int] = [self._store.prefix, plan.pool_id, version, *times, wanted, headroom]
         reply = self._reserve(args=args)
         if reply == -1:

@@ -8,9 +8,11 @@ writer: at ~1 900 new visitors a second a lease waited about 1 ms for the write 
 0.3 ms, and the lease was half the server's CPU per page view (docs/benchmarks.md). When new visitors
 of one pool arrive in a process at ``MIN_RATE`` a second or more, a thread of the process keeps
 ``AHEAD_SECONDS`` of them reserved: free numbers of the pool taken in the order the store claims
-them, each marked leased for the hold time. A new visitor is handed one from memory; the same
-thread writes the leases handed out every ``WRITE_SECONDS`` and marks each number until its lease
-ends, in the same transaction as the next refill. No page view waits for the write lock then. The
+them, each marked leased for the hold time and ``RESERVE_SECONDS`` more (``SqlBackend.cover``). A new
+visitor is handed one from memory, never one reserved longer ago than that, so its lease ends before
+the number's mark; the same thread writes the leases handed out every ``WRITE_SECONDS``, in the same
+transaction as the next refill, and needs no second mark per number. No page view waits for the write
+lock then. The
 visit buffer (``visits/buffer.py``), which can fall seconds behind under load, is not used: a
 returning visitor whose first page another process answered finds its first touch through its lease.
 
@@ -28,6 +30,7 @@ transaction, under the simulated clock, with the visit buffer off, near the end 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import threading
 import time
@@ -45,8 +48,6 @@ from ringtrail.lib.bounded import put_bounded
 from ringtrail.lib.process_exit import at_process_exit
 
 if TYPE_CHECKING:
-    import datetime as dt
-
     from ringtrail.dni.leases import PoolPlan
 
 log = logging.getLogger(__name__)
@@ -76,15 +77,22 @@ MAX_WRITE = 2_000
 
 class Backend(Protocol):
     """Where a store keeps what reservations do: the SQL store's tables (``SqlBackend``) or the
-    Redis store's keys (``leases_redis_reserve.RedisBackend``)."""
+    Redis store's keys (``leases_redis.RedisBackend``)."""
+
+    # How much longer than the hold a reserved number is marked leased: enough that a lease handed
+    # out from it ends before the mark (``SqlBackend``), or nothing where a lease written behind
+    # marks its number itself (Redis, whose lease script keeps the number's history anyway).
+    cover: dt.timedelta
 
     def turn(self) -> AbstractContextManager[None]:
         """One pass's writes together: the SQL store's write transaction."""
         ...
 
-    def reserve(self, plan: PoolPlan, wanted: int, now: dt.datetime, headroom: int) -> list[Reserved]:
-        """Up to ``wanted`` free numbers of the pool, in the order a lease takes them, each marked
-        leased for the hold time (``now + plan.hold``); none unless ``headroom`` numbers are free."""
+    def reserve(
+        self, plan: PoolPlan, wanted: int, now: dt.datetime, mark: dt.datetime, headroom: int
+    ) -> list[Reserved]:
+        """Up to ``wanted`` free numbers of the pool at ``now``, in the order a lease takes them,
+        each marked leased until ``mark``; none unless ``headroom`` numbers are free."""
         ...
 
     def write_leases(self, leases: list[dict[str, Any]]) -> None:
@@ -97,12 +105,19 @@ class Backend(Protocol):
 
 
 class SqlBackend:
+    # A lease is handed out at most RESERVE_SECONDS after its number was reserved (``take``), so
+    # it ends before this mark: writing it needs no second mark of the number, a turn at SQLite's
+    # write lock that cost a third of the reserving thread's statements (docs/benchmarks.md). The
+    # second of slack is for the wall clock against the monotonic one that measures the age.
+    cover = dt.timedelta(seconds=RESERVE_SECONDS + 1)
+
     def turn(self) -> AbstractContextManager[None]:
         return lease_sql.write_transaction()
 
-    def reserve(self, plan: PoolPlan, wanted: int, now: dt.datetime, headroom: int) -> list[Reserved]:
-        cooled, mark = now - plan.cooldown, now + plan.hold
-        return lease_sql.reserve_numbers(plan.pool_id, cooled, mark, wanted, headroom)
+    def reserve(
+        self, plan: PoolPlan, wanted: int, now: dt.datetime, mark: dt.datetime, headroom: int
+    ) -> list[Reserved]:
+        return lease_sql.reserve_numbers(plan.pool_id, now - plan.cooldown, mark, wanted, headroom)
 
     def write_leases(self, leases: list[dict[str, Any]]) -> None:
         lease_sql.write_leases(leases)
@@ -198,15 +213,15 @@ class Reservations:
     def take(self, plan: PoolPlan, most: int, now: dt.datetime) -> int | None:
         """A reserved number for a new visitor; None when none is held (lease the usual way). A
         number drained or released since it was reserved is passed over, never handed out: it stays
-        marked until its mark lapses, and is not eligible by then anyway."""
+        marked until its mark lapses, and is not eligible by then anyway. None too while the oldest
+        was reserved more than ``RESERVE_SECONDS`` ago (the thread is late giving it back): a lease
+        on it could outlive its mark."""
         pool, moment = self._pool(plan), self._clock()
         eligible = eligible_set(plan.eligible) if plan.eligible is not None else None
         with pool.lock:
             pool.rate.note(moment)
             pool.plan, pool.most = plan, most
-            held = pool.held.popleft() if pool.held else None
-            while held is not None and eligible is not None and held.number.number_id not in eligible:
-                held = pool.held.popleft() if pool.held else None
+            held = _next_held(pool.held, eligible, moment - RESERVE_SECONDS)
             low = len(pool.held) < pool.size(moment)
         if low:
             self._ask_for_more()
@@ -249,6 +264,7 @@ class Reservations:
         lock a pass, and what is running low is decided once it has the lock: under load the turn
         waits behind the other processes' writes. False when no pool holds or wants a number and
         nothing is left to write."""
+        started = self._clock()  # with ``now``: a lease's age is counted from before the wait below
         for pool in list(self._pools.values()):
             self._give_back(pool, stale_only=True)
         refills: list[Refill] = []
@@ -257,7 +273,8 @@ class Reservations:
                 with self._backend.turn():
                     if leases:
                         self._backend.write_leases(leases)
-                    refills = [self._reserve(pool, plan, wanted, now) for pool, plan, wanted in self._wants()]
+                    wants = self._wants()
+                    refills = [self._reserve(pool, plan, n, now, started) for pool, plan, n in wants]
         for refill in refills:
             self._hold(*refill)
         pools = list(self._pools.values())
@@ -288,10 +305,14 @@ class Reservations:
                 pool = self._pools.setdefault(plan.pool_id, PoolReservation(plan))
         return pool
 
-    def _reserve(self, pool: PoolReservation, plan: PoolPlan, wanted: int, now: dt.datetime) -> Refill:
-        """Reserve inside the caller's transaction; ``_hold`` keeps them once it has committed."""
-        numbers = self._backend.reserve(plan, wanted, now, FREE_HEADROOM * wanted)
-        return pool, numbers, now + plan.hold, self._clock()
+    def _reserve(
+        self, pool: PoolReservation, plan: PoolPlan, wanted: int, now: dt.datetime, moment: float
+    ) -> Refill:
+        """Reserve inside the caller's transaction; ``_hold`` keeps them once it has committed.
+        ``moment``: the reservations' clock at ``now``."""
+        mark = now + plan.hold + self._backend.cover
+        numbers = self._backend.reserve(plan, wanted, now, mark, FREE_HEADROOM * wanted)
+        return pool, numbers, mark, moment
 
     def _hold(self, pool: PoolReservation, numbers: list[Reserved], mark: dt.datetime, moment: float) -> None:
         if not numbers:
@@ -359,6 +380,16 @@ class Reservations:
             while self.write_leases():
                 pass
             self.give_back_all()
+
+
+def _next_held(held: deque[Held], eligible: frozenset[int] | None, oldest: float) -> Held | None:
+    """The next reserved number to hand out (the oldest), passing over any no longer eligible; None
+    when none is held, or the next was reserved before ``oldest`` (left for the thread to give back)."""
+    while held and held[0].since >= oldest:
+        number = held.popleft()
+        if eligible is None or number.number.number_id in eligible:
+            return number
+    return None
 
 
 # A pool's eligible numbers as a set, by the tuple's id (the per-account config holds the tuple while

@@ -13,7 +13,13 @@ import pytest
 from ringtrail.dni import lease_sql
 from ringtrail.dni.leases import EXTEND_BEHIND_MARGIN, LeaseStore, PoolPlan, SqlLeaseStore
 from ringtrail.dni.models import Lease, Pool
-from ringtrail.dni.reservations import RESERVE_SECONDS, ArrivalRate, Reservations, reservation_size
+from ringtrail.dni.reservations import (
+    RESERVE_SECONDS,
+    ArrivalRate,
+    Reservations,
+    SqlBackend,
+    reservation_size,
+)
 from ringtrail.dni.tests.test_leases import T0, make_pool
 from ringtrail.numbers.models import NumberState, TrackingNumber
 from ringtrail.testing import wired_account
@@ -21,6 +27,8 @@ from ringtrail.visits.buffer import buffer, flush_pending
 
 SECOND = dt.timedelta(seconds=1)
 HOLD = dt.timedelta(minutes=15)
+# What a reservation marks a number with: past the end of any lease handed out from it.
+MARKED = T0 + HOLD + SqlBackend.cover
 
 
 def test_small_rates_and_small_pools_lease_one_at_a_time() -> None:
@@ -38,11 +46,13 @@ class _GivenBack:
     def __init__(self) -> None:
         self.given_back: list[int] = []
 
+    cover = dt.timedelta(0)
+
     def turn(self) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()
 
     def reserve(
-        self, plan: PoolPlan, wanted: int, now: dt.datetime, headroom: int
+        self, plan: PoolPlan, wanted: int, now: dt.datetime, mark: dt.datetime, headroom: int
     ) -> list[lease_sql.Reserved]:
         raise AssertionError("not reached")
 
@@ -67,6 +77,24 @@ def test_a_pass_gives_back_only_the_refills_held_too_long_oldest_first() -> None
     assert reservations.held(7) == [5, 6]
     reservations.give_back_all()
     assert backend.given_back == [1, 2, 3, 4, 5, 6] and reservations.held(7) == []
+
+
+def test_a_number_reserved_too_long_ago_is_never_handed_out_only_given_back() -> None:
+    """A lease ends a hold after it is handed out; handed out more than RESERVE_SECONDS after its
+    number was reserved, it could outlive the reservation's mark, which is all the SQL store writes."""
+    backend, now = _GivenBack(), [100.0]
+    reservations = Reservations(backend, clock=lambda: now[0], background=False)
+    plan = PoolPlan(7, 1, HOLD, SECOND, False, None, eligible=tuple(range(1, 5)))
+    pool = reservations._pool(plan)
+    reservations._hold(pool, [lease_sql.Reserved(1, None), lease_sql.Reserved(2, None)], MARKED, 100.0)
+    reservations._hold(pool, [lease_sql.Reserved(3, None), lease_sql.Reserved(4, None)], MARKED, 101.0)
+    now[0] = 100.0 + RESERVE_SECONDS  # as old as may be: still handed out
+    assert reservations.take(plan, 8, T0) == 1
+    now[0] += 0.001  # number 2 is now older than that: none until the thread gives it back
+    assert reservations.take(plan, 8, T0) is None and reservations.held(7) == [2, 3, 4]
+    reservations._give_back(pool, stale_only=True)
+    assert backend.given_back == [2]
+    assert reservations.take(plan, 8, T0) == 3
 
 
 def test_the_arrival_rate_sees_a_burst_at_once_and_forgets_a_quiet_pool() -> None:
@@ -137,7 +165,7 @@ def test_under_load_new_visitors_get_reserved_numbers_and_leases_written_behind(
     store.reservations.top_up(T0)
     held = store.reservations.held(pool.pk)
     assert held == [n.pk for n in numbers[40:56]]  # twice the size, in the order claims take them
-    assert all(mark_of(number_id) == T0 + HOLD for number_id in held)
+    assert all(mark_of(number_id) == MARKED for number_id in held)
 
     grant = store.acquire(plan, "v", "s", T0 + SECOND, new_visitor=True)
     assert grant.tracking_number_id == held[0] and not grant.overflow
@@ -153,8 +181,41 @@ def test_under_load_new_visitors_get_reserved_numbers_and_leases_written_behind(
         T0 + SECOND,
         T0 + SECOND + HOLD,
     )
-    assert mark_of(held[0]) == lease.ends_at
+    # The reservation's mark outlasts the lease, so writing it marked nothing again.
+    assert lease.ends_at < MARKED and mark_of(held[0]) == MARKED
     assert [h.session_id for h in store.holders(held[0], T0 + 5 * SECOND)] == ["s"]
+
+
+def test_leases_written_behind_end_before_their_numbers_mark_and_mark_nothing_again(
+    behind: None, big_pool: Setup
+) -> None:
+    """The SQL store's reservation marks a number past the end of any lease handed out from it, so
+    writing the leases is one INSERT: no number is marked a second time, and none looks free
+    while a lease on it lives."""
+    plan, _numbers, _pool = big_pool
+    clock = Clock()
+    store = reserving_store(clock)
+    busy(store, plan, 40)
+    store.reservations.top_up(T0)
+    first = store.acquire(plan, "early", "s-early", T0, new_visitor=True).tracking_number_id
+    clock.now += RESERVE_SECONDS  # the oldest age at which a reserved number is handed out
+    late = T0 + dt.timedelta(seconds=RESERVE_SECONDS)
+    last = store.acquire(plan, "late", "s-late", late, new_visitor=True).tracking_number_id
+    database = lease_sql.driver_sql.database()
+    statements: list[str] = []
+    if database.vendor == "sqlite":
+        database.connection.set_trace_callback(statements.append)
+    try:
+        assert store.reservations.write_leases() == 2
+    finally:
+        if database.vendor == "sqlite":
+            database.connection.set_trace_callback(None)
+    for number_id in (first, last):
+        lease = Lease.objects.get(tracking_number_id=number_id)
+        assert lease.ends_at <= MARKED and mark_of(number_id) == MARKED
+    assert lease.ends_at == late + HOLD
+    if database.vendor == "sqlite":
+        assert [s.split()[0] for s in statements] == ["BEGIN", "INSERT", "COMMIT"], statements
 
 
 def test_a_thread_of_the_process_reserves_and_ends_when_the_load_is_gone(
@@ -235,7 +296,7 @@ def test_leftovers_go_back_as_they_were(behind: None, big_pool: Setup) -> None:
     store.reservations.top_up(T0 + 3 * SECOND)
     assert store.reservations.held(pool.pk) == []
     assert all(mark_of(number_id) == released for number_id in held[1:])
-    assert mark_of(taken) == T0 + HOLD  # handed out: still marked until its lease is written
+    assert mark_of(taken) == MARKED  # handed out: still marked as reserved, past its lease's end
 
 
 def test_no_reservation_inside_a_transaction_or_under_the_simulated_clock(settings: Any, db: None) -> None:
