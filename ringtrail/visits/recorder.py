@@ -21,6 +21,7 @@ loses what it held, at most one flush interval of page views, as a crash of a wo
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import select
@@ -360,6 +361,9 @@ def run(path: str, buffer: VisitBuffer, nice: int, parent: int | None) -> int:
         os.nice(nice)
     write_alone()
     recorder = Recorder(path, buffer)
+    # What is loaded by now (Django, the apps) lives as long as the process: frozen, the collector's
+    # full collections walk only the page views held, as the web workers' do (``ringtrail/wsgi.py``).
+    gc.freeze()
 
     def stop(signum: int, frame: FrameType | None) -> None:
         recorder.stop()

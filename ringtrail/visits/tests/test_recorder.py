@@ -293,12 +293,17 @@ def test_a_sync_that_times_out_keeps_the_link_and_the_next_one_skips_its_late_re
 
 
 def test_the_recorder_process_writes_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``run`` tells the buffer it answers no requests (``buffer.write_alone``) before it serves."""
-    seen: list[bool] = []
+    """``run`` tells the buffer it answers no requests (``buffer.write_alone``) and freezes what it
+    has loaded, so the collector walks only the page views it holds, before it serves."""
+    seen: list[tuple[bool, int]] = []
+    frozen: list[int] = []
     monkeypatch.setattr(buffer_module, "_writing_alone", False)
     monkeypatch.setattr(recorder.signal, "signal", lambda *args: None)  # the test process keeps its own
+    monkeypatch.setattr(recorder.gc, "freeze", lambda: frozen.append(1))  # this process stays as it is
     monkeypatch.setattr(
-        recorder.Recorder, "serve", lambda self, parent: seen.append(buffer_module.writing_alone())
+        recorder.Recorder,
+        "serve",
+        lambda self, parent: seen.append((buffer_module.writing_alone(), len(frozen))),
     )
     assert recorder.run(str(tmp_path / "r.sock"), VisitBuffer(lambda hits: None, lambda: 30.0), 0, None) == 0
-    assert seen == [True]
+    assert seen == [(True, 1)]
