@@ -321,8 +321,11 @@ class Reservations:
                 pool.dry_until = moment + RESERVE_SECONDS
             self._give_back(pool, stale_only=False)
             return
+        # Built before taking the lock that every new visitor's ``take`` waits for: a refill of
+        # 2 000 numbers is milliseconds of Python, and the interpreter may switch threads meanwhile.
+        held = [Held(number, mark, moment) for number in numbers]
         with pool.lock:
-            pool.held.extend(Held(number, mark, moment) for number in numbers)
+            pool.held.extend(held)
 
     def _give_back(self, pool: PoolReservation, *, stale_only: bool) -> None:
         oldest = self._clock() - RESERVE_SECONDS
