@@ -38,7 +38,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.db import close_old_connections, connection
 
@@ -161,15 +161,11 @@ class ArrivalRate:
         return int(max(current, self._previous)) if elapsed < 1.0 else int(current)
 
 
-# A reserved number held in memory: (number id, its lease end before it was reserved, the mark it was
-# reserved with, when: the reservations' clock). An exact tuple of plain values, which the cyclic
-# collector stops tracking at its first collection; as a dataclass holding a ``Reserved`` it was two
-# objects a number in every full collection's walk, ~6 000 in a busy worker (docs/benchmarks.md).
-Held = tuple[int, Any, dt.datetime, float]
-NUMBER: Final = 0
-BEFORE: Final = 1
-MARK: Final = 2
-SINCE: Final = 3
+@dataclass(frozen=True)
+class Held:
+    number: Reserved
+    mark: dt.datetime  # the lease end it was marked with
+    since: float  # when it was reserved (the reservations' clock)
 
 
 @dataclass
@@ -229,7 +225,7 @@ class Reservations:
             low = len(pool.held) < pool.size(moment)
         if low:
             self._ask_for_more()
-        return None if held is None else held[NUMBER]
+        return None if held is None else held.number.number_id
 
     def lease_behind(
         self, plan: PoolPlan, number_id: int, visitor_id: str, session_id: str, now: dt.datetime
@@ -300,7 +296,7 @@ class Reservations:
 
     def held(self, pool_id: int) -> list[int]:
         pool = self._pools.get(pool_id)
-        return [] if pool is None else [held[NUMBER] for held in pool.held]
+        return [] if pool is None else [held.number.number_id for held in pool.held]
 
     def _pool(self, plan: PoolPlan) -> PoolReservation:
         pool = self._pools.get(plan.pool_id)
@@ -327,7 +323,7 @@ class Reservations:
             return
         # Built before taking the lock that every new visitor's ``take`` waits for: a refill of
         # 2 000 numbers is milliseconds of Python, and the interpreter may switch threads meanwhile.
-        held = [(number.number_id, number.previous_end, mark, moment) for number in numbers]
+        held = [Held(number, mark, moment) for number in numbers]
         with pool.lock:
             pool.held.extend(held)
 
@@ -339,7 +335,7 @@ class Reservations:
                 # at those only. Rebuilding the whole deque (~2 s of arrivals) held the lock that
                 # every new visitor's ``take`` waits for, 20 times a second.
                 leftovers = []
-                while pool.held and pool.held[0][SINCE] <= oldest:
+                while pool.held and pool.held[0].since <= oldest:
                     leftovers.append(pool.held.popleft())
             else:
                 leftovers, pool.held = list(pool.held), deque()
@@ -347,7 +343,7 @@ class Reservations:
             return
         by_mark: dict[dt.datetime, list[Reserved]] = {}
         for held in leftovers:
-            by_mark.setdefault(held[MARK], []).append(Reserved(held[NUMBER], held[BEFORE]))
+            by_mark.setdefault(held.mark, []).append(held.number)
         try:
             with self._backend.turn():
                 for mark, numbers in by_mark.items():
@@ -392,9 +388,9 @@ class Reservations:
 def _next_held(held: deque[Held], eligible: frozenset[int] | None, oldest: float) -> Held | None:
     """The next reserved number to hand out (the oldest), passing over any no longer eligible; None
     when none is held, or the next was reserved before ``oldest`` (left for the thread to give back)."""
-    while held and held[0][SINCE] >= oldest:
+    while held and held[0].since >= oldest:
         number = held.popleft()
-        if eligible is None or number[NUMBER] in eligible:
+        if eligible is None or number.number.number_id in eligible:
             return number
     return None
 
