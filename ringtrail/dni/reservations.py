@@ -12,9 +12,9 @@ them, each marked leased for the hold time and ``RESERVE_SECONDS`` more (``SqlBa
 visitor is handed one from memory, never one reserved longer ago than that, so its lease ends before
 the number's mark; the same thread writes the leases handed out every ``WRITE_SECONDS``, in the same
 transaction as the next refill, and needs no second mark per number. No page view waits for the write
-lock then. The
-visit buffer (``visits/buffer.py``), which can fall seconds behind under load, is not used: a
-returning visitor whose first page another process answered finds its first touch through its lease.
+lock then. The visit buffer (``visits/buffer.py``), which can fall seconds behind under load, is not
+used: a returning visitor whose first page another process answered finds its first touch through
+its lease.
 
 What stays true: a reserved number is marked leased in the database, so no other process takes it,
 and no two visitors hold one number. What changes under load: a lease reaches the database about
@@ -322,7 +322,8 @@ class Reservations:
             self._give_back(pool, stale_only=False)
             return
         # Built before taking the lock that every new visitor's ``take`` waits for: a refill of
-        # 2 000 numbers is milliseconds of Python, and the interpreter may switch threads meanwhile.
+        # 2 000 numbers is about a millisecond of Python, and the interpreter may switch threads
+        # meanwhile, the lock still held.
         held = [Held(number, mark, moment) for number in numbers]
         with pool.lock:
             pool.held.extend(held)
