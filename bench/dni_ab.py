@@ -14,8 +14,13 @@ visit tables grow from run to run, which the rotation also spreads.
 
     .venv/bin/python bench/dni_ab.py 'batch200:DNI_RECORD_BATCH=200' 'batch25:DNI_RECORD_BATCH=25'
     .venv/bin/python bench/dni_ab.py 'w2t2:WEB_WORKERS=2' 'w4t1:WEB_WORKERS=4,WEB_THREADS=1'  # layouts
+    .venv/bin/python bench/dni_ab.py --closed-new 'old:PYTHONPATH=/tmp/old' 'new'  # code versions
     # options: --store sql|redis --rate R (default 0.5 x the bare view, measured once) --rounds N
-    #          --duration S --warmup S --concurrency N --workers N --threads N --smoke --json
+    #          --duration S --warmup S --concurrency N --workers N --threads N --closed-new --smoke --json
+
+``--closed-new`` sends instead only new visitors in a closed loop (``dni.py``'s phase 2): the one
+figure of issue 3's goals that a run on this host still misses now and then, and the one whose p99
+is mostly the server's queue, so throughput and tail move together there.
 """
 
 from __future__ import annotations
@@ -76,6 +81,7 @@ class Options:
     threads: int
     pool_size: int
     as_json: bool
+    closed_new: bool = False
 
 
 def parse_variant(spec: str) -> Variant:
@@ -107,6 +113,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
         "--workers", type=int, default=int(os.environ.get("WEB_WORKERS", os.cpu_count() or 2))
     )
     parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "2")))
+    parser.add_argument(
+        "--closed-new", action="store_true", help="only new visitors in a closed loop (dni.py's phase 2)"
+    )
     parser.add_argument("--smoke", action="store_true", help="short CI run: 8 connections, 1 s phases")
     parser.add_argument("--json", action="store_true", dest="as_json", help="print one JSON document")
     args = parser.parse_args(argv)
@@ -123,6 +132,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         threads=args.threads,
         pool_size=20_000 if smoke else 160_000,
         as_json=args.as_json,
+        closed_new=args.closed_new,
     )
 
 
@@ -155,8 +165,21 @@ def phases(
     return new, returning, closed
 
 
+def closed_new(options: Options, server: Server, seed: dni.Seed) -> PhaseStats:
+    """New visitors in a closed loop, as many as the pool holds (``dni.new_visitor_budget``)."""
+    spare, count = dni.new_visitor_budget(_dni_options(options), 0)
+    visitors = dni.new_visitor_requests(seed, spare + count)
+    phase = Phase("new visitor", *dni.split(visitors, spare), dni.Answers(seed.fallback).check)
+    return run_phase(server, phase, options.concurrency, options.duration, options.warmup, "loop")
+
+
 def _dni_options(options: Options) -> dni.Options:
-    return dni.parse_args(["--duration", str(options.duration), "--warmup", str(options.warmup)])
+    return dni.parse_args(
+        [
+            *("--duration", str(options.duration), "--warmup", str(options.warmup)),
+            *("--pool-size", str(options.pool_size), "--workers", str(options.workers)),
+        ]
+    )
 
 
 def bare_rate(options: Options, server: Server) -> float:
@@ -179,6 +202,15 @@ def run_variant(
     workers = int(variant.env.get("WEB_WORKERS", options.workers))
     threads = int(variant.env.get("WEB_THREADS", options.threads))
     with running_server(env, workers, threads) as server:
+        if options.closed_new:
+            new_closed = closed_new(options, server, seed)
+            errors = new_closed.errors + new_closed.warmup_errors
+            return {
+                "variant": variant.name,
+                "rate": None,
+                "new_closed": new_closed.as_dict(),
+                "errors": errors,
+            }
         rate = rate if rate is not None else bare_rate(options, server)
         new, returning, closed = phases(options, server, seed, rate)
     return {
@@ -210,28 +242,15 @@ def report(options: Options, engine: str, runs: list[dict[str, Any]]) -> dict[st
     summary = {}
     for variant in options.variants:
         mine = [run for run in runs if run["variant"] == variant.name]
-        summary[variant.name] = {
-            "env": variant.env,
-            "p99_ms_new": [run["new"]["p99_ms"] for run in mine],
-            "p99_ms_returning": [run["returning"]["p99_ms"] for run in mine],
-            "median_p99_ms_new": median_of([run["new"]["p99_ms"] for run in mine]),
-            "median_p99_ms_returning": median_of([run["returning"]["p99_ms"] for run in mine]),
-            "median_server_cpu_ms_new": median_of(
-                [run["new"]["server_cpu_ms_per_request"] or 0.0 for run in mine]
-            ),
-            "median_server_cpu_ms_returning": median_of(
-                [run["returning"]["server_cpu_ms_per_request"] or 0.0 for run in mine]
-            ),
-            "closed_rps_returning": [run["returning_closed"]["requests_per_second"] for run in mine],
-            "median_closed_rps_returning": median_of(
-                [run["returning_closed"]["requests_per_second"] for run in mine]
-            ),
-        }
+        summary[variant.name] = (
+            closed_summary(variant, mine) if options.closed_new else paced_summary(variant, mine)
+        )
     errors = sum(run["errors"] for run in runs)
     return {
         "benchmark": "dni_ab",
         "engine": engine,
         "store": options.store,
+        "mode": "closed-new" if options.closed_new else "paced",
         "rate": runs[0]["rate"] if runs else options.rate,
         "rounds": options.rounds,
         "runs": runs,
@@ -241,7 +260,39 @@ def report(options: Options, engine: str, runs: list[dict[str, Any]]) -> dict[st
     }
 
 
+def closed_summary(variant: Variant, mine: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "env": variant.env,
+        "p99_ms_new_closed": [run["new_closed"]["p99_ms"] for run in mine],
+        "median_p99_ms_new_closed": median_of([run["new_closed"]["p99_ms"] for run in mine]),
+        "rps_new_closed": [run["new_closed"]["requests_per_second"] for run in mine],
+        "median_rps_new_closed": median_of([run["new_closed"]["requests_per_second"] for run in mine]),
+    }
+
+
+def paced_summary(variant: Variant, mine: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "env": variant.env,
+        "p99_ms_new": [run["new"]["p99_ms"] for run in mine],
+        "p99_ms_returning": [run["returning"]["p99_ms"] for run in mine],
+        "median_p99_ms_new": median_of([run["new"]["p99_ms"] for run in mine]),
+        "median_p99_ms_returning": median_of([run["returning"]["p99_ms"] for run in mine]),
+        "median_server_cpu_ms_new": median_of(
+            [run["new"]["server_cpu_ms_per_request"] or 0.0 for run in mine]
+        ),
+        "median_server_cpu_ms_returning": median_of(
+            [run["returning"]["server_cpu_ms_per_request"] or 0.0 for run in mine]
+        ),
+        "closed_rps_returning": [run["returning_closed"]["requests_per_second"] for run in mine],
+        "median_closed_rps_returning": median_of(
+            [run["returning_closed"]["requests_per_second"] for run in mine]
+        ),
+    }
+
+
 def render_text(result: dict[str, Any]) -> str:
+    if result.get("mode") == "closed-new":
+        return render_closed(result)
     lines = [
         f"DNI A/B ({result['engine']}, {result['store']} store): paced at {result['rate']} sessions/s, "
         f"{result['rounds']} round(s), variants in rotated order"
@@ -262,6 +313,28 @@ def render_text(result: dict[str, Any]) -> str:
             f"{row['median_p99_ms_returning']} ms {row['p99_ms_returning']}; median server cpu "
             f"{row['median_server_cpu_ms_new']} / {row['median_server_cpu_ms_returning']} ms; "
             f"returning, closed loop {row['median_closed_rps_returning']} req/s {row['closed_rps_returning']}"
+        )
+    lines.append("OK" if result["ok"] else f"FAILED: {result['errors']} errors")
+    return "\n".join(lines)
+
+
+def render_closed(result: dict[str, Any]) -> str:
+    lines = [
+        f"DNI A/B ({result['engine']}, {result['store']} store): new visitors in a closed loop, "
+        f"{result['rounds']} round(s), variants in rotated order"
+    ]
+    for run in result["runs"]:
+        new = run["new_closed"]
+        cpu = new["server_cpu_ms_per_request"] or 0
+        lines.append(
+            f"round {run['round']} {run['variant']:>12}: p99 {new['p99_ms']:7.1f} ms, "
+            f"p50 {new['p50_ms']:6.1f} ms, {new['requests_per_second']:.0f} req/s; server cpu {cpu:.2f} ms; "
+            f"steal {_percent(new.get('host_steal_percent'))}; errors {run['errors']}"
+        )
+    for name, row in result["summary"].items():
+        lines.append(
+            f"{name:>12}: median p99 {row['median_p99_ms_new_closed']} ms {row['p99_ms_new_closed']}; "
+            f"median {row['median_rps_new_closed']} req/s {row['rps_new_closed']}"
         )
     lines.append("OK" if result["ok"] else f"FAILED: {result['errors']} errors")
     return "\n".join(lines)

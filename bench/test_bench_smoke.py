@@ -60,6 +60,15 @@ def test_dni_ab_smoke_runs_each_variant_on_its_own_server() -> None:
     assert set(result["summary"]) == {"base", "small"}
 
 
+def test_dni_ab_closed_new_sends_only_new_visitors_in_a_closed_loop() -> None:
+    result = run_smoke(AB_SCRIPT, "--closed-new", "a", "b:DNI_RECORD_BATCH=5")
+    assert result["mode"] == "closed-new"
+    for run in result["runs"]:
+        assert set(run) >= {"new_closed"} and "new" not in run
+        assert run["new_closed"]["requests"] > 0 and run["errors"] == 0
+    assert result["summary"]["b"]["median_p99_ms_new_closed"] > 0
+
+
 def test_call_flow_benchmark_smoke() -> None:
     # The engine in-process, then the webhook phases on the real server, resumed hops included.
     result = run_smoke(FLOWS_SCRIPT)

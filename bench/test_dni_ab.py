@@ -30,3 +30,8 @@ def test_smoke_defaults_are_short_and_paced_at_a_fixed_rate() -> None:
     assert (options.rounds, options.duration, options.concurrency, options.rate) == (1, 1.0, 8, 200.0)
     assert [v.name for v in options.variants] == ["a", "b"]
     assert parse_args(["a"]).rate is None  # measured from the bare view once
+
+
+def test_closed_new_is_off_unless_asked() -> None:
+    assert parse_args(["a"]).closed_new is False
+    assert parse_args(["--closed-new", "a"]).closed_new is True
