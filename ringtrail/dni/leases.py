@@ -28,7 +28,8 @@ from ringtrail.lib import driver_sql
 from ringtrail.lib.bounded import put_bounded
 from ringtrail.lib.hot_settings import setting
 from ringtrail.numbers.models import NumberState
-from ringtrail.visits.buffer import ExtensionHit, buffer
+from ringtrail.visits.buffer import buffer
+from ringtrail.visits.hits import ExtensionHit
 
 # A page view's extension of a lease that still runs this long is written behind, by the visit
 # buffer: far longer than a flush interval, so the lease cannot end before its extension is written.

@@ -24,7 +24,8 @@ from ringtrail.lib.redis_client import Command, client_for
 from ringtrail.lib.sqlite_writes import write_gate
 from ringtrail.sources.classify import Visit, default_channel
 from ringtrail.sources.models import Source
-from ringtrail.visits.buffer import ExtensionHit, Heartbeat, Hit, PageHit, buffer, write_shape
+from ringtrail.visits.buffer import buffer, write_shape
+from ringtrail.visits.hits import ExtensionHit, Heartbeat, Hit, PageHit
 from ringtrail.visits.models import PageView, Session, Visitor
 
 log = logging.getLogger(__name__)

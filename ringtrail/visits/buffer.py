@@ -1,6 +1,7 @@
 """The DNI record step, buffered (DESIGN.md §2 flow 1: no synchronous per-hit ORM writes).
 
-A page view or heartbeat is appended to this process's buffer in microseconds; a background thread
+A page view or heartbeat is appended to this process's buffer in microseconds, as a row of plain values
+that the cyclic collector leaves alone (``hits.py``); a background thread
 writes the buffer every ``DNI_RECORD_FLUSH_SECONDS`` with bulk statements (``visits.actions.write_hits``),
 in transactions of ``DNI_RECORD_BATCH`` hits with ``DNI_RECORD_BATCH_PAUSE_SECONDS`` between them.
 Building a batch's rows holds the interpreter lock; written as one 2 000-hit transaction, a flush
@@ -36,15 +37,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
 from ringtrail.lib.hot_settings import setting
 from ringtrail.lib.process_exit import at_process_exit
+from ringtrail.visits.hits import Hit, Row, as_row, from_rows
 
 log = logging.getLogger(__name__)
 # Beyond this many waiting hits (a database outage), the oldest are dropped and counted.
@@ -61,49 +60,20 @@ FLUSH_WAIT_SECONDS = 1.0
 MAX_BATCH = 2_000
 
 
-@dataclass(frozen=True)
-class PageHit:
-    """One page view: enough to create the visitor and session on first sight, and count the page."""
-
-    account_id: int
-    visitor_id: str
-    session_id: str
-    url: str
-    at: datetime
-    touch: dict[str, Any]
-    source_id: int | None
-    tracking_number_id: int | None
-    overflow: bool
-    ga_client_id: str
-    ga_session_id: str
+# Writes a batch of buffered rows (``hits.from_rows`` gives their hits back).
+Writer = Callable[[list[Row]], None]
 
 
-@dataclass(frozen=True)
-class Heartbeat:
-    account_id: int
-    session_id: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class ExtensionHit:
-    """A live lease extended by a page view, written behind (``dni/leases.py``)."""
-
-    lease_id: int
-    tracking_number_id: int
-    at: datetime
-    ends_at: datetime
-
-
-Hit = PageHit | Heartbeat | ExtensionHit
-Writer = Callable[[list[Hit]], None]
+def unpacked(write: Callable[[list[Hit]], None]) -> Writer:
+    """A writer of hits as a writer of the rows the buffer holds."""
+    return lambda rows: write(from_rows(rows))
 
 
 class VisitBuffer:
     def __init__(self, writer: Writer, interval: Callable[[], float]) -> None:
         self._writer = writer
         self._interval = interval
-        self._pending: deque[Hit] = deque()
+        self._pending: deque[Row] = deque()  # rows, which the cyclic collector does not walk (hits.py)
         self._lock = threading.Lock()  # one flush at a time; appends need no lock (deque is atomic)
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -113,29 +83,29 @@ class VisitBuffer:
 
     def add(self, hit: Hit) -> None:
         if self._interval() <= 0:
-            self._writer([hit])
+            self._writer([as_row(hit)])
             return
         if len(self._pending) >= HOLD_BACK_AT:
             self.wait_for_room(HOLD_BACK_SECONDS)
-        self._keep(hit)
+        self._keep(as_row(hit))
         self._ensure_thread()
 
-    def add_received(self, hits: list[Hit]) -> None:
-        """Take hits another process shipped: the caller waited for room once for all of them."""
+    def add_received(self, rows: list[Row]) -> None:
+        """Take rows another process shipped: the caller waited for room once for all of them."""
         if self._interval() <= 0:
-            self._writer(hits)
+            self._writer(rows)
             return
-        for hit in hits:
-            self._keep(hit)
+        for row in rows:
+            self._keep(row)
         self._ensure_thread()
 
-    def _keep(self, hit: Hit) -> None:
+    def _keep(self, row: Row) -> None:
         if len(self._pending) >= MAX_PENDING:
             self._pending.popleft()
             self.dropped += 1
             if self.dropped % 10_000 == 1:
                 log.warning("visit buffer full, writes failing: %d oldest hits dropped so far", self.dropped)
-        self._pending.append(hit)
+        self._pending.append(row)
 
     def behind(self) -> bool:
         """Too much waiting while the writer works: callers should wait for room."""
@@ -223,15 +193,15 @@ class VisitBuffer:
             return count
 
 
-def _write(hits: list[Hit]) -> None:
-    """Ship the hits to the recorder process when the server started one (``visits/recorder.py``),
-    else write them here."""
+def _write(rows: list[Row]) -> None:
+    """Ship the rows to the recorder process when the server started one (``visits/recorder.py``),
+    else write their hits here."""
     from ringtrail.visits import recorder  # here: both import this module
     from ringtrail.visits.actions import write_hits  # here: actions imports models at module level
 
     link = recorder.link()
-    if link is None or not link.ship(hits):
-        write_hits(hits)
+    if link is None or not link.ship(rows):
+        write_hits(from_rows(rows))
 
 
 def _flush_interval() -> float:

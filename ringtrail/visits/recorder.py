@@ -7,7 +7,7 @@ shortened the waits. With the writes put off altogether, paced new visitors' p99
 to 8 - 17 ms (docs/benchmarks.md). So ``ringtrail serve`` starts this process, at a lower priority
 (``DNI_RECORDER_NICE``) so that the kernel hands a CPU to a worker that has a request first, and each
 worker's buffer ships its hits here over a Unix socket instead of writing them (``wire.py``: a
-``marshal`` of plain tuples, microseconds a hit). The recorder keeps them in a ``VisitBuffer`` of its
+``marshal`` of the rows it holds, microseconds a hit). The recorder keeps them in a ``VisitBuffer`` of its
 own and writes them as a worker did, but in transactions of up to 2 000 hits back to back
 (``buffer.write_alone``, ``DNI_RECORDER_BATCH``): no request thread waits for its interpreter.
 
@@ -36,7 +36,8 @@ from pathlib import Path
 from types import FrameType
 
 from ringtrail.visits import wire
-from ringtrail.visits.buffer import MAX_BATCH, Hit, VisitBuffer, write_alone
+from ringtrail.visits.buffer import MAX_BATCH, VisitBuffer, write_alone
+from ringtrail.visits.hits import Row
 
 log = logging.getLogger(__name__)
 # Set by ``ringtrail serve`` for its workers once the recorder listens: where to ship hits.
@@ -73,9 +74,10 @@ class RecorderLink:
         self._unanswered = 0  # syncs sent whose replies have not been read (they came too late)
         self._received = bytearray()  # what was read of the recorder's replies, whole frames or not
 
-    def ship(self, hits: list[Hit]) -> bool:
-        """Hand ``hits`` to the recorder; False when it cannot be reached (write them yourself)."""
-        payload = wire.frame(wire.HITS, wire.encode_hits(hits))
+    def ship(self, rows: list[Row]) -> bool:
+        """Hand the hits of ``rows`` to the recorder; False when it cannot be reached (write them
+        yourself)."""
+        payload = wire.frame(wire.HITS, wire.encode_rows(rows))
         with self._lock:
             sock = self._connected()
             if sock is None:
@@ -312,10 +314,10 @@ class Recorder:
             raise wire.FrameError(f"frame of {length} bytes")
         payload = _read_exactly(conn, length) if length else b""
         if kind == wire.HITS:
-            hits = wire.decode_hits(payload)
+            rows = wire.decode_rows(payload)
             self._hold_back_while_behind()
-            self.buffer.add_received(hits)
-            self.received += len(hits)
+            self.buffer.add_received(rows)
+            self.received += len(rows)
         elif kind == wire.SYNC:
             self.syncs += 1
             due = self.buffer.pending()

@@ -15,7 +15,8 @@ from ringtrail.testing import wired_account
 from ringtrail.visits import actions
 from ringtrail.visits import buffer as buffer_module
 from ringtrail.visits.actions import write_hits
-from ringtrail.visits.buffer import Heartbeat, Hit, PageHit, VisitBuffer, buffer, flush_pending
+from ringtrail.visits.buffer import VisitBuffer, buffer, flush_pending, unpacked
+from ringtrail.visits.hits import Heartbeat, Hit, PageHit
 from ringtrail.visits.models import PageView, Session, Visitor
 
 T0 = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
@@ -100,7 +101,7 @@ def test_a_failed_write_keeps_the_hits_in_order() -> None:
             raise failures.pop()
         written.append(batch)
 
-    pending = VisitBuffer(writer, lambda: 30.0)
+    pending = VisitBuffer(unpacked(writer), lambda: 30.0)
     beats = [Heartbeat(1, f"s{i}", T0) for i in range(3)]
     for beat in beats:
         pending.add(beat)
@@ -110,7 +111,7 @@ def test_a_failed_write_keeps_the_hits_in_order() -> None:
 
 def test_inline_mode_writes_at_once() -> None:
     written: list[list[Hit]] = []
-    inline = VisitBuffer(written.append, lambda: 0.0)
+    inline = VisitBuffer(unpacked(written.append), lambda: 0.0)
     beat = Heartbeat(1, "s", T0)
     inline.add(beat)
     assert written == [[beat]] and inline.pending() == 0
@@ -170,7 +171,7 @@ def test_hits_added_during_a_flush_wait_for_the_next_one(monkeypatch: pytest.Mon
         if len(sizes) <= 2:  # a page view answered during each of the first two writes
             pending.add(Heartbeat(1, f"arrived-meanwhile-{len(sizes)}", T0))
 
-    pending = VisitBuffer(writer, lambda: 30.0)
+    pending = VisitBuffer(unpacked(writer), lambda: 30.0)
     for i in range(3):
         pending.add(Heartbeat(1, f"s{i}", T0))
     assert pending.flush(2, 0.0) == 3
@@ -274,7 +275,7 @@ def test_a_writer_behind_holds_the_next_page_view_back_until_there_is_room(
     hold_back_at(monkeypatch, 3)
     monkeypatch.setattr(buffer_module, "MAX_PENDING", 3)
     written: list[Hit] = []
-    pending = VisitBuffer(written.extend, lambda: 30.0)
+    pending = VisitBuffer(unpacked(written.extend), lambda: 30.0)
     beats = [Heartbeat(1, f"s{i}", T0) for i in range(4)]
     for beat in beats[:3]:
         pending.add(beat)
@@ -332,7 +333,7 @@ def test_the_background_thread_writes_at_once_when_callers_wait(monkeypatch: pyt
     monkeypatch.setattr(buffer_module, "HOLD_BACK_AT", 2)
     monkeypatch.setattr(buffer_module, "HOLD_BACK_SECONDS", 60.0)
     written: list[Hit] = []
-    pending = VisitBuffer(written.extend, lambda: 3600.0)
+    pending = VisitBuffer(unpacked(written.extend), lambda: 3600.0)
     for i in range(3):
         pending.add(Heartbeat(1, f"s{i}", T0))
     until(lambda: len(written) == 2)

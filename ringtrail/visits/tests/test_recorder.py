@@ -18,9 +18,14 @@ import pytest
 from ringtrail.testing import wired_account
 from ringtrail.visits import buffer as buffer_module
 from ringtrail.visits import recorder, wire
-from ringtrail.visits.buffer import ExtensionHit, Heartbeat, Hit, PageHit, VisitBuffer
+from ringtrail.visits.buffer import VisitBuffer, unpacked
+from ringtrail.visits.hits import ExtensionHit, Heartbeat, Hit, PageHit, Row, as_row, from_rows
 from ringtrail.visits.models import PageView, Session
 from ringtrail.visits.tests.test_buffer import T0, TOUCH, hit, until
+
+
+def as_rows(hits: list[Hit]) -> list[Row]:
+    return [as_row(hit) for hit in hits]
 
 
 def test_hits_cross_the_wire_exactly() -> None:
@@ -29,7 +34,7 @@ def test_hits_cross_the_wire_exactly() -> None:
         Heartbeat(7, "s_1", T0 + dt.timedelta(microseconds=999_999)),
         ExtensionHit(41, 9, T0, T0 + dt.timedelta(minutes=15)),
     ]
-    assert wire.decode_hits(wire.encode_hits(hits)) == hits
+    assert from_rows(wire.decode_rows(wire.encode_rows(as_rows(hits)))) == hits
 
 
 @pytest.mark.parametrize(
@@ -42,11 +47,19 @@ def test_hits_cross_the_wire_exactly() -> None:
         marshal.dumps([(9, 1)]),  # an unknown kind of hit
         marshal.dumps([(1, 1, "s", "yesterday")]),  # a time that is not microseconds
         marshal.dumps([(0, 1, "v", "s", "u", 0, "touch", None, None, False, "", "")]),
+        marshal.dumps([(0, 1, "v", "s", "u", 0, {"utm": {"a": "b"}}, None, None, False, "", "")]),
+        marshal.dumps(
+            [(0, 1, "v", "s", "u", 0, marshal.dumps({"utm": {"a": 1}}), None, None, False, "", "")]
+        ),
+        marshal.dumps([(1, 1, "s", 10**20)]),  # a time past the year 9999
+        marshal.dumps([(1, 1, "s", -1)]),
+        marshal.dumps([[1, 1, "s", 0]]),  # a row that is not a tuple
+        marshal.dumps({"rows": []}),  # not a list of rows
     ],
 )
 def test_a_malformed_frame_is_refused_never_run(payload: bytes) -> None:
     with pytest.raises(wire.FrameError):
-        wire.decode_hits(payload)
+        wire.decode_rows(payload)
 
 
 @pytest.fixture
@@ -71,7 +84,7 @@ def running(socket_path: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[recor
 
     monkeypatch.setattr(recorder, "RECEIVE_GRACE_SECONDS", 0.2)  # the tests' links never hang up
 
-    with serving_on_a_thread(socket_path, VisitBuffer(write_hits, lambda: 3600)) as serving:
+    with serving_on_a_thread(socket_path, VisitBuffer(unpacked(write_hits), lambda: 3600)) as serving:
         yield serving
 
 
@@ -81,15 +94,17 @@ def test_the_recorder_writes_what_a_worker_ships_and_sync_waits_for_it(
 ) -> None:
     account = wired_account().account
     link = recorder.RecorderLink(socket_path)
-    assert link.ship([hit(account.pk, "v1", "s1", "https://acme.test/a", T0)])
-    assert link.ship([hit(account.pk, "v1", "s1", "https://acme.test/b", T0 + dt.timedelta(seconds=5))])
+    assert link.ship(as_rows([hit(account.pk, "v1", "s1", "https://acme.test/a", T0)]))
+    assert link.ship(
+        as_rows([hit(account.pk, "v1", "s1", "https://acme.test/b", T0 + dt.timedelta(seconds=5))])
+    )
     assert not Session.objects.exists()  # held by the recorder until a sync (or its interval)
     assert link.sync()
     assert running.received == 2
     assert Session.objects.get(session_id="s1").page_views == 2
     assert PageView.objects.count() == 2
     assert link.sync() and running.syncs == 1  # nothing shipped since: no round trip
-    assert link.ship([hit(account.pk, "v2", "s2", "https://acme.test/c", T0)])
+    assert link.ship(as_rows([hit(account.pk, "v2", "s2", "https://acme.test/c", T0)]))
     assert link.sync() and running.syncs == 2
     link.close()
 
@@ -130,18 +145,18 @@ def test_a_worker_goes_back_to_the_recorder_once_it_listens_again(
     monkeypatch.setattr(recorder, "RECEIVE_GRACE_SECONDS", 0.2)  # this worker never hangs up
     account = wired_account().account
     link = recorder.RecorderLink(socket_path)
-    assert not link.ship([hit(account.pk, "v1", "s1", "https://acme.test/a", T0)])
-    serving = recorder.Recorder(socket_path, VisitBuffer(write_hits, lambda: 3600))
+    assert not link.ship(as_rows([hit(account.pk, "v1", "s1", "https://acme.test/a", T0)]))
+    serving = recorder.Recorder(socket_path, VisitBuffer(unpacked(write_hits), lambda: 3600))
     thread = threading.Thread(target=serving.serve, daemon=True)
     thread.start()
-    assert link.ship([hit(account.pk, "v1", "s1", "https://acme.test/b", T0)])
+    assert link.ship(as_rows([hit(account.pk, "v1", "s1", "https://acme.test/b", T0)]))
     serving.stop()
     thread.join(15)  # stopping, it reads what was sent and writes it
     assert not thread.is_alive() and serving.received == 1
     assert Session.objects.get(session_id="s1").page_views == 1
     # Stopped: a later send fails at once, never into a socket nobody reads, and the worker writes
     # the hits itself.
-    assert not link.ship([hit(account.pk, "v1", "s1", "https://acme.test/c", T0)])
+    assert not link.ship(as_rows([hit(account.pk, "v1", "s1", "https://acme.test/c", T0)]))
 
 
 def test_a_bad_frame_drops_that_connection_only(running: recorder.Recorder, socket_path: str) -> None:
@@ -199,11 +214,13 @@ def test_a_recorder_behind_stops_reading_its_workers_and_drops_nothing(
     monkeypatch.setattr(buffer_module, "MAX_PENDING", 12)
     monkeypatch.setattr(recorder, "RECEIVE_GRACE_SECONDS", 0.2)
     writer = HeldWriter()  # no CPU to write while the workers answer
-    held = VisitBuffer(writer, lambda: 3600)
+    held = VisitBuffer(unpacked(writer), lambda: 3600)
     link = recorder.RecorderLink(socket_path)
     beats = [Heartbeat(1, f"s{i}", T0) for i in range(50)]
     with serving_on_a_thread(socket_path, held) as serving:
-        shipping = threading.Thread(target=lambda: [link.ship(beats[i : i + 5]) for i in range(0, 50, 5)])
+        shipping = threading.Thread(
+            target=lambda: [link.ship(as_rows(beats[i : i + 5])) for i in range(0, 50, 5)]
+        )
         shipping.start()
         until(lambda: held.held_back > 0)
         assert serving.received <= 10 and held.pending() <= 5 and held.dropped == 0
@@ -223,7 +240,7 @@ def test_a_send_the_recorder_does_not_take_fails_so_the_worker_writes_its_hits_i
     stuck.listen(1)  # connections wait in its backlog, never read
     link = recorder.RecorderLink(socket_path)
     many = [Heartbeat(1, f"s{i}", T0) for i in range(100_000)]  # megabytes: more than a socket holds
-    assert not link.ship(many)
+    assert not link.ship(as_rows(many))
     assert "writing page views in this process" in caplog.text
     stuck.close()
 
@@ -239,7 +256,7 @@ def test_a_frame_larger_than_the_mark_is_taken_whole_once_there_is_room(
     monkeypatch.setattr(held, "_ensure_thread", lambda: None)  # nothing written: room never comes
     link = recorder.RecorderLink(socket_path)
     with serving_on_a_thread(socket_path, held) as serving:
-        assert link.ship([Heartbeat(1, f"s{i}", T0) for i in range(10)])
+        assert link.ship(as_rows([Heartbeat(1, f"s{i}", T0) for i in range(10)]))
         until(lambda: serving.received == 10)
         assert held.pending() == 10 and held.held_back == 0
     link.close()
@@ -259,7 +276,7 @@ def test_attribution_does_not_wait_behind_a_send_the_recorder_holds_back(
     stuck.bind(socket_path)
     stuck.listen(1)  # never read: the first frame (hundreds of KB) fills the socket
     one_session = "s" * 200
-    buffer_module.buffer.add_received([Heartbeat(1, one_session, T0) for _ in range(20_000)])
+    buffer_module.buffer.add_received(as_rows([Heartbeat(1, one_session, T0) for _ in range(20_000)]))
     shipping = threading.Thread(target=buffer_module.buffer.flush)
     shipping.start()
     until(lambda: buffer_module.buffer.pending() < 20_000)  # its first frame is being sent
@@ -277,15 +294,15 @@ def test_a_sync_that_times_out_keeps_the_link_and_the_next_one_skips_its_late_re
     older ones of the same visits that the recorder still held."""
     monkeypatch.setattr(recorder, "RECEIVE_GRACE_SECONDS", 0.2)
     writer = HeldWriter()  # a slow write
-    held = VisitBuffer(writer, lambda: 3600)
+    held = VisitBuffer(unpacked(writer), lambda: 3600)
     monkeypatch.setattr(held, "_ensure_thread", lambda: None)  # writes only when a sync asks
     link = recorder.RecorderLink(socket_path)
     first, second = Heartbeat(1, "s1", T0), Heartbeat(1, "s2", T0)
     with serving_on_a_thread(socket_path, held):
-        assert link.ship([first])
+        assert link.ship(as_rows([first]))
         assert not link.sync(timeout=0.2)  # the recorder is still writing
         writer.free.set()
-        assert link.ship([second])  # still to the recorder
+        assert link.ship(as_rows([second]))  # still to the recorder
         assert link.sync(timeout=10)  # its own reply, after the late one
     assert writer.written == [first, second]
     assert "unreachable" not in caplog.text
