@@ -25,7 +25,7 @@ from ringtrail.dni import lease_sql, reservations
 from ringtrail.dni.models import Lease, Pool
 from ringtrail.dni.reservations import Reservations
 from ringtrail.lib import driver_sql
-from ringtrail.lib.bounded import put_bounded
+from ringtrail.lib.bounded import Memory, put_bounded
 from ringtrail.lib.hot_settings import setting
 from ringtrail.numbers.models import NumberState
 from ringtrail.visits.buffer import buffer
@@ -303,7 +303,7 @@ def unwritten_grant(plan: PoolPlan, visitor_id: str, session_id: str) -> Grant |
 # early. ``sent``: when this process last extended it, or sent its extension behind. Another page
 # view of the visit within ``extend_after`` of ``sent`` leaves the lease as it is in any store, so
 # this process answers it without asking the store.
-_recent: dict[tuple[int, str], tuple[int, str, bool, float, float]] = {}
+_recent: Memory[tuple[int, str], tuple[int, str, bool, float, float]] = Memory()
 RECENT_MAX = 100_000
 # Past ``extend_after``, a store that can send the extension behind (``ExtendBehind``) still answers
 # from memory while less than this share of the hold has passed since ``known``: the lease outlives

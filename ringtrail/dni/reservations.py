@@ -38,13 +38,13 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from django.db import close_old_connections, connection
 
 from ringtrail.dni import lease_sql
 from ringtrail.lib import clock
-from ringtrail.lib.bounded import put_bounded
+from ringtrail.lib.bounded import Memory, put_bounded
 from ringtrail.lib.process_exit import at_process_exit
 
 if TYPE_CHECKING:
@@ -161,11 +161,15 @@ class ArrivalRate:
         return int(max(current, self._previous)) if elapsed < 1.0 else int(current)
 
 
-@dataclass(frozen=True)
-class Held:
-    number: Reserved
-    mark: dt.datetime  # the lease end it was marked with
-    since: float  # when it was reserved (the reservations' clock)
+# A reserved number held in memory: (number id, its lease end before it was reserved, the mark it was
+# reserved with, when: the reservations' clock). An exact tuple of plain values, which the cyclic
+# collector stops tracking at its first collection; as a dataclass holding a ``Reserved`` it was two
+# objects a number in every full collection's walk, ~6 000 in a busy worker (docs/benchmarks.md).
+Held = tuple[int, Any, dt.datetime, float]
+NUMBER: Final = 0
+BEFORE: Final = 1
+MARK: Final = 2
+SINCE: Final = 3
 
 
 @dataclass
@@ -225,7 +229,7 @@ class Reservations:
             low = len(pool.held) < pool.size(moment)
         if low:
             self._ask_for_more()
-        return None if held is None else held.number.number_id
+        return None if held is None else held[NUMBER]
 
     def lease_behind(
         self, plan: PoolPlan, number_id: int, visitor_id: str, session_id: str, now: dt.datetime
@@ -296,7 +300,7 @@ class Reservations:
 
     def held(self, pool_id: int) -> list[int]:
         pool = self._pools.get(pool_id)
-        return [] if pool is None else [held.number.number_id for held in pool.held]
+        return [] if pool is None else [held[NUMBER] for held in pool.held]
 
     def _pool(self, plan: PoolPlan) -> PoolReservation:
         pool = self._pools.get(plan.pool_id)
@@ -324,7 +328,7 @@ class Reservations:
         # Built before taking the lock that every new visitor's ``take`` waits for: a refill of
         # 2 000 numbers is about a millisecond of Python, and the interpreter may switch threads
         # meanwhile, the lock still held.
-        held = [Held(number, mark, moment) for number in numbers]
+        held = [(number.number_id, number.previous_end, mark, moment) for number in numbers]
         with pool.lock:
             pool.held.extend(held)
 
@@ -336,7 +340,7 @@ class Reservations:
                 # at those only. Rebuilding the whole deque (~2 s of arrivals) held the lock that
                 # every new visitor's ``take`` waits for, 20 times a second.
                 leftovers = []
-                while pool.held and pool.held[0].since <= oldest:
+                while pool.held and pool.held[0][SINCE] <= oldest:
                     leftovers.append(pool.held.popleft())
             else:
                 leftovers, pool.held = list(pool.held), deque()
@@ -344,7 +348,7 @@ class Reservations:
             return
         by_mark: dict[dt.datetime, list[Reserved]] = {}
         for held in leftovers:
-            by_mark.setdefault(held.mark, []).append(held.number)
+            by_mark.setdefault(held[MARK], []).append(Reserved(held[NUMBER], held[BEFORE]))
         try:
             with self._backend.turn():
                 for mark, numbers in by_mark.items():
@@ -389,9 +393,9 @@ class Reservations:
 def _next_held(held: deque[Held], eligible: frozenset[int] | None, oldest: float) -> Held | None:
     """The next reserved number to hand out (the oldest), passing over any no longer eligible; None
     when none is held, or the next was reserved before ``oldest`` (left for the thread to give back)."""
-    while held and held[0].since >= oldest:
+    while held and held[0][SINCE] >= oldest:
         number = held.popleft()
-        if eligible is None or number.number.number_id in eligible:
+        if eligible is None or number[NUMBER] in eligible:
             return number
     return None
 
@@ -414,7 +418,7 @@ def eligible_set(eligible: tuple[int, ...]) -> frozenset[int]:
 
 # Leases handed out from reservations and not written yet: (pool, visitor) →
 # (number, session, when forgotten at the latest).
-_unwritten: dict[tuple[int, str], tuple[int, str, float]] = {}
+_unwritten: Memory[tuple[int, str], tuple[int, str, float]] = Memory()
 
 
 def remember_unwritten(pool_id: int, visitor_id: str, number_id: int, session_id: str) -> None:

@@ -18,7 +18,7 @@ from ringtrail.accounts.models import Account
 from ringtrail.dni import lease_sql
 from ringtrail.dni.requests import SessionRequest
 from ringtrail.lib import driver_sql
-from ringtrail.lib.bounded import put_bounded
+from ringtrail.lib.bounded import Memory, put_bounded
 from ringtrail.lib.fast_insert import adapt_datetime, rows_statement, sql_name
 from ringtrail.lib.redis_client import Command, client_for
 from ringtrail.lib.sqlite_writes import write_gate
@@ -38,13 +38,13 @@ LOCAL_FIRST_SOURCES = 100_000
 # Between the slices of a batch's rows: long enough for a request thread waiting for the
 # interpreter lock to take it (a zero sleep lets go of it and usually takes it straight back).
 SLICE_PAUSE_SECONDS = 0.0005
-_recent_first_sources: dict[str, tuple[int, float]] = {}
+_recent_first_sources: Memory[str, tuple[int, float]] = Memory()
 # Visitors whose rows this process wrote, oldest first: a later page view's visitor row (INSERT …
 # ON CONFLICT DO NOTHING) would change nothing, and building it was a third of the recorder's work
 # for a returning page view (docs/benchmarks.md). Minutes of new visitors; a visitor row is only
 # ever removed with its account or long after its last visit, by retention.
 WRITTEN_VISITORS = 200_000
-_written_visitors: dict[tuple[int, str], None] = {}
+_written_visitors: Memory[tuple[int, str], None] = Memory()
 
 
 def touch_of(visit: Visit, source: Source | None, request: SessionRequest) -> dict[str, Any]:

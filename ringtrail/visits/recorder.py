@@ -363,8 +363,11 @@ def run(path: str, buffer: VisitBuffer, nice: int, parent: int | None) -> int:
         os.nice(nice)
     write_alone()
     recorder = Recorder(path, buffer)
-    # What is loaded by now (Django, the apps) lives as long as the process: frozen, the collector's
-    # full collections walk only the page views held, as the web workers' do (``ringtrail/wsgi.py``).
+    # What is loaded by now (Django, the apps, what writes: its memory of visitors written, up to
+    # 200 000, ``lib/bounded.py``) lives as long as the process: frozen, the collector's full
+    # collections walk only what a write has in hand, as the web workers' do (``ringtrail/wsgi.py``).
+    from ringtrail.visits import actions  # noqa: F401 (loaded before the freeze)
+
     gc.freeze()
 
     def stop(signum: int, frame: FrameType | None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -95,6 +96,19 @@ def test_a_number_reserved_too_long_ago_is_never_handed_out_only_given_back() ->
     reservations._give_back(pool, stale_only=True)
     assert backend.given_back == [2]
     assert reservations.take(plan, 8, T0) == 3
+
+
+def test_reserved_numbers_held_in_memory_leave_the_collectors_walk() -> None:
+    """A busy worker holds thousands of reserved numbers for seconds: as plain tuples the cyclic
+    collector stops tracking them at its first collection, so its full collections never walk them."""
+    reservations = Reservations(_GivenBack(), clock=lambda: 100.0, background=False)
+    plan = PoolPlan(7, 1, HOLD, SECOND, False, None, eligible=(1, 2))
+    pool = reservations._pool(plan)
+    before = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    reservations._hold(pool, [lease_sql.Reserved(1, None), lease_sql.Reserved(2, before)], MARKED, 100.0)
+    gc.collect()
+    assert not any(gc.is_tracked(held) for held in pool.held)
+    assert reservations.take(plan, 8, T0) == 1 and reservations.held(7) == [2]
 
 
 def test_the_arrival_rate_sees_a_burst_at_once_and_forgets_a_quiet_pool() -> None:
