@@ -64,11 +64,6 @@ MAX_BATCH = 2_000
 Writer = Callable[[list[Row]], None]
 
 
-def unpacked(write: Callable[[list[Hit]], None]) -> Writer:
-    """A writer of hits as a writer of the rows the buffer holds."""
-    return lambda rows: write(from_rows(rows))
-
-
 class VisitBuffer:
     def __init__(self, writer: Writer, interval: Callable[[], float]) -> None:
         self._writer = writer

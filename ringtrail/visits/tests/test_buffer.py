@@ -15,8 +15,8 @@ from ringtrail.testing import wired_account
 from ringtrail.visits import actions
 from ringtrail.visits import buffer as buffer_module
 from ringtrail.visits.actions import write_hits
-from ringtrail.visits.buffer import VisitBuffer, buffer, flush_pending, unpacked
-from ringtrail.visits.hits import Heartbeat, Hit, PageHit
+from ringtrail.visits.buffer import VisitBuffer, Writer, buffer, flush_pending
+from ringtrail.visits.hits import Heartbeat, Hit, PageHit, from_rows
 from ringtrail.visits.models import PageView, Session, Visitor
 
 T0 = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
@@ -38,6 +38,11 @@ def hit(
 ) -> PageHit:
     touch = dict(TOUCH, landing_url=url)
     return PageHit(account_id, visitor, session, url, at, touch, None, number, False, "GA1.1", "77")
+
+
+def unpacked(write: Callable[[list[Hit]], None]) -> Writer:
+    """A writer of hits as a writer of the rows the buffer holds."""
+    return lambda rows: write(from_rows(rows))
 
 
 @pytest.fixture

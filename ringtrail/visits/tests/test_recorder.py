@@ -18,10 +18,10 @@ import pytest
 from ringtrail.testing import wired_account
 from ringtrail.visits import buffer as buffer_module
 from ringtrail.visits import recorder, wire
-from ringtrail.visits.buffer import VisitBuffer, unpacked
+from ringtrail.visits.buffer import VisitBuffer
 from ringtrail.visits.hits import ExtensionHit, Heartbeat, Hit, PageHit, Row, as_row, from_rows
 from ringtrail.visits.models import PageView, Session
-from ringtrail.visits.tests.test_buffer import T0, TOUCH, hit, until
+from ringtrail.visits.tests.test_buffer import T0, TOUCH, hit, unpacked, until
 
 
 def as_rows(hits: list[Hit]) -> list[Row]:
